@@ -1,0 +1,81 @@
+"""Checkpoints: safetensors weights plus a JSON model card that holds the config.
+
+Loading rebuilds the network from the card alone, with safetensors only (no pickle). Any
+missing or corrupt file raises ``CheckpointError`` naming that file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .errors import CheckpointError
+from .recurrent import RecurrentConfig, RecurrentLM
+from .transformer import Transformer, TransformerConfig
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+TOKENIZER_FILE = "tokenizer.json"
+ARCHS = ("transformer", "lstm", "gru", "rnn")
+
+
+def build_net(arch: str, config: dict[str, Any]) -> nn.Module:
+    """A fresh network of ``arch`` ("transformer", "lstm", "gru" or "rnn") from a config dict."""
+    if arch == "transformer":
+        return Transformer(TransformerConfig(**config))
+    if arch in ("lstm", "gru", "rnn"):
+        return RecurrentLM(RecurrentConfig(**{**config, "cell": arch}))
+    raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
+
+
+def net_config(net: nn.Module) -> dict[str, Any]:
+    return asdict(net.cfg)  # type: ignore[call-overload]
+
+
+def save_checkpoint(folder: Path, name: str, net: nn.Module, card: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
+    save_file(weights, str(folder / f"{name}.safetensors"))
+    (folder / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+
+
+def read_card(path: Path) -> dict[str, Any]:
+    try:
+        card = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise CheckpointError(path, "model card is missing") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(path, f"model card is not valid JSON ({exc})") from exc
+    if not isinstance(card, dict) or "arch" not in card or "config" not in card:
+        raise CheckpointError(path, "model card lacks the 'arch' and 'config' fields")
+    return card
+
+
+def load_net(folder: Path, name: str) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the network ``name`` from ``folder/name.json`` and ``folder/name.safetensors``."""
+    card_path, weights_path = folder / f"{name}.json", folder / f"{name}.safetensors"
+    card = read_card(card_path)
+    try:
+        net = build_net(card["arch"], card["config"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(card_path, f"config does not describe a model ({exc})") from exc
+    if not weights_path.is_file():
+        raise CheckpointError(weights_path, "weights file is missing")
+    try:
+        weights = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(weights_path, f"weights file is corrupt ({exc})") from exc
+    try:
+        net.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(weights_path, f"weights do not match the config ({exc})") from exc
+    if any(not torch.isfinite(v).all() for v in weights.values()):
+        raise CheckpointError(weights_path, "weights contain NaN or infinity")
+    net.eval()
+    return net, card

@@ -1,0 +1,32 @@
+"""Errors raised by the models package, with messages that say what to change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is missing or unreadable; the message names the file."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {reason}")
+
+
+class TextError(ValueError):
+    """Text a model cannot trace: empty, or longer than its context."""
+
+
+class EmptyTextError(TextError):
+    def __init__(self) -> None:
+        super().__init__("text is empty; type at least one character")
+
+
+class TooLongError(TextError):
+    def __init__(self, n_tokens: int, n_ctx: int) -> None:
+        self.n_tokens = n_tokens
+        self.n_ctx = n_ctx
+        super().__init__(
+            f"text is {n_tokens} tokens long but the model's context n_ctx is {n_ctx} tokens; "
+            f"shorten it by at least {n_tokens - n_ctx} tokens"
+        )
