@@ -47,9 +47,7 @@ class Score:
 
 
 @torch.no_grad()
-def score(
-    net: nn.Module, ids: torch.Tensor, eot_id: int, window: int = 256, batch: int = 16
-) -> Score:
+def score(net: nn.Module, ids: torch.Tensor, eot_id: int, window: int = 256, batch: int = 16) -> Score:
     """Score every non-EOT token of ``ids`` after the first, in non-overlapping windows of
     ``window`` predictions (each window starts from a fresh context)."""
     was_training = net.training

@@ -23,7 +23,9 @@ class LanguageModel:
     instance serves concurrent callers.
     """
 
-    def __init__(self, name: str, net: nn.Module, tokenizer: Tokenizer, card: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, name: str, net: nn.Module, tokenizer: Tokenizer, card: dict[str, Any] | None = None
+    ) -> None:
         net.eval()
         self.name = name
         self.net = net

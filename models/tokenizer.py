@@ -86,10 +86,10 @@ class Tokenizer:
 
     @classmethod
     def from_file(cls, path: Path) -> Tokenizer:
+        if not Path(path).is_file():  # tokenizers reports a missing file as a bare Exception
+            raise CheckpointError(path, "file is missing")
         try:
             return cls(HFTokenizer.from_file(str(path)))
-        except FileNotFoundError as exc:
-            raise CheckpointError(path, "file is missing") from exc
         except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
             raise CheckpointError(path, f"not a valid tokenizer file ({exc})") from exc
 

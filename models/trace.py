@@ -54,9 +54,7 @@ class Predictions:
             nxt = logp[:-1].gather(1, ids[1:, None]).squeeze(1)
             surprisal[:-1] = -nxt / math.log(2)
         entropy = -(logp.exp() * logp).sum(-1) / math.log(2)
-        arrays = _frozen(
-            {"i": top.indices, "p": top.values.exp(), "s": surprisal, "e": entropy}
-        )
+        arrays = _frozen({"i": top.indices, "p": top.values.exp(), "s": surprisal, "e": entropy})
         return cls(arrays["i"], arrays["p"], arrays["s"], arrays["e"])
 
 

@@ -87,7 +87,9 @@ def get_tokenizer(out: Path, train_texts: tuple[str, ...], vocab_size: int) -> T
     return tokenizer
 
 
-def train(arch: str, model_overrides: dict[str, Any], cfg: TrainConfig, out: Path, name: str) -> dict[str, Any]:
+def train(
+    arch: str, model_overrides: dict[str, Any], cfg: TrainConfig, out: Path, name: str
+) -> dict[str, Any]:
     torch.set_flush_denormal(True)  # denormals slow CPU training 3-4x
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -127,7 +129,9 @@ def train(arch: str, model_overrides: dict[str, Any], cfg: TrainConfig, out: Pat
             bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{rate:,.0f}")
         if (step + 1) % cfg.eval_every == 0 or step + 1 == steps:
             val = score(net, eval_ids, tokenizer.eot_id, cfg.seq_len)
-            history.append({"step": step + 1, "tokens": seen, "train_loss": loss.item(), "valid_loss": val.loss})
+            history.append(
+                {"step": step + 1, "tokens": seen, "train_loss": loss.item(), "valid_loss": val.loss}
+            )
             bar.write(f"step {step + 1}/{steps}  train {loss.item():.3f}  valid {val.loss:.3f}")
     train_time = time.time() - started
     net.eval()
@@ -154,7 +158,11 @@ def train(arch: str, model_overrides: dict[str, Any], cfg: TrainConfig, out: Pat
             "unigram_valid_bits_per_char": unigram_score(
                 train_stream.ids, valid_stream.ids, tokenizer.vocab_size, tokenizer.eot_id
             ).bits_per_char(valid_stream.chars),
-            "valid_slice": {"tokens": len(slice_ids), "window": cfg.seq_len, "loss": score(net, slice_ids, tokenizer.eot_id, cfg.seq_len).loss},
+            "valid_slice": {
+                "tokens": len(slice_ids),
+                "window": cfg.seq_len,
+                "loss": score(net, slice_ids, tokenizer.eot_id, cfg.seq_len).loss,
+            },
         },
         "history": history,
         "wall_time_s": round(train_time, 1),
@@ -182,16 +190,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--arch", required=True, choices=sorted(DEFAULT_CONFIGS))
     parser.add_argument("--name", help="checkpoint name (default: the architecture)")
     parser.add_argument("--out", type=Path, default=CHECKPOINT_DIR)
-    parser.add_argument("--set", dest="model", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a model config field, e.g. --set d_model=160")
+    parser.add_argument(
+        "--set",
+        dest="model",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a model config field, e.g. --set d_model=160",
+    )
     for f in fields(TrainConfig):
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
     args = parser.parse_args(argv)
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     card = train(args.arch, parse_overrides(args.model), cfg, args.out, args.name or args.arch)
     m = card["metrics"]
-    print(f"{card['name']}: valid loss {m['valid_loss']:.4f}, ppl {m['valid_perplexity']:.2f}, "
-          f"{m['valid_bits_per_char']:.4f} bits/char, {card['wall_time_s']:.0f} s")
+    print(
+        f"{card['name']}: valid loss {m['valid_loss']:.4f}, ppl {m['valid_perplexity']:.2f}, "
+        f"{m['valid_bits_per_char']:.4f} bits/char, {card['wall_time_s']:.0f} s"
+    )
     print(f"sample: {card['sample']['greedy']!r}")
 
 

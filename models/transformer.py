@@ -30,9 +30,7 @@ class TransformerConfig:
         return self.d_model // self.n_heads
 
 
-def attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Causal scaled dot-product attention, written out. q, k, v: [B, nh, T, dh].
 
     Returns (output [B, nh, T, dh], pattern [B, nh, T(query), T(key)]).

@@ -1,0 +1,107 @@
+"""The ``attenzione`` command: serve, models, trace."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from collections.abc import Sequence
+
+from models.errors import TextError
+
+from .registry import Registry
+from .settings import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    s = get_settings()
+    uvicorn.run(
+        "app.main:app",
+        host=args.host or s.host,
+        port=args.port or s.port,
+        reload=args.reload,
+        log_level=s.log_level,
+    )
+    return 0
+
+
+def _models(_: argparse.Namespace) -> int:
+    reg = Registry.load(get_settings().models_dir)
+    print(f"{'name':<12} {'family':<12} {'params':>9} {'layers':>6} {'n_ctx':>6} {'bits/char':>9}  status")
+    for name, e in reg.entries.items():
+        if e.model is None:
+            print(f"{name:<12} {'-':<12} {'-':>9} {'-':>6} {'-':>6} {'-':>9}  unavailable: {e.reason}")
+            continue
+        m = e.model
+        bpc = m.card.get("metrics", {}).get("valid_bits_per_char")
+        print(
+            f"{name:<12} {m.family:<12} {m.n_params:>9,} {m.config['n_layers']:>6} {m.n_ctx:>6} "
+            f"{bpc if bpc is None else f'{bpc:.3f}':>9}  {', '.join(m.parts)}"
+        )
+    return 0
+
+
+def _trace(args: argparse.Namespace) -> int:
+    reg = Registry.load(get_settings().models_dir)
+    entry = reg.entries.get(args.model)
+    if entry is None or entry.model is None:
+        reason = "unknown" if entry is None else f"unavailable: {entry.reason}"
+        print(
+            f"error: model {args.model!r} is {reason}; valid names: {', '.join(reg.names)}", file=sys.stderr
+        )
+        return 2
+    try:
+        trace = entry.model.trace(args.text, top_k=args.top_k)
+    except TextError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        from .serialize import Selection, dumps, model_trace_payload, tokens_payload
+
+        sel = Selection(parts=("predictions",), decimals=4)
+        payload = {"tokens": tokens_payload(trace), **model_trace_payload(trace, sel, entry.model.tokenizer)}
+        sys.stdout.buffer.write(dumps(payload) + b"\n")
+        return 0
+    p = trace.predictions
+    tok = entry.model.tokenizer
+    print(
+        f"{trace.model} ({trace.family}), {len(trace.tokens)} tokens; surprisal of each token given the ones before"
+    )
+    print(f"{'#':>4}  {'token':<16} {'surprisal':>9}  {'top next-token predictions':<}")
+    for t, s in enumerate(trace.tokens.strings):
+        prev = p.surprisal[t - 1] if t > 0 else math.nan
+        surprise = "" if math.isnan(prev) else f"{prev:6.2f} b"
+        preds = "  ".join(
+            f"{tok.display(i)} {pr:.0%}" for i, pr in zip(p.top_ids[t], p.top_probs[t], strict=True)
+        )
+        print(f"{t:>4}  {s[:16]:<16} {surprise:>9}  {preds}")
+    mean = float(p.surprisal[:-1].mean()) if len(p.surprisal) > 1 else math.nan
+    print(f"mean surprisal: {mean:.2f} bits/token")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="attenzione", description="See inside small language models.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the web app and API")
+    serve.add_argument("--host", help="interface (default ATTENZIONE_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default ATTENZIONE_PORT or 8000)")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
+    serve.set_defaults(func=_serve)
+    sub.add_parser("models", help="list the built-in models").set_defaults(func=_models)
+    tr = sub.add_parser("trace", help="trace a text through one model")
+    tr.add_argument("text")
+    tr.add_argument("--model", "-m", default="transformer")
+    tr.add_argument("--format", choices=("table", "json"), default="table")
+    tr.add_argument("--top-k", type=int, default=3)
+    tr.set_defaults(func=_trace)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)  # unavailable models are shown in the output
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,28 @@
+"""FastAPI dependencies: the objects the lifespan puts on ``app.state``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from .limits import InferenceRunner
+from .registry import Registry
+from .settings import Settings
+
+
+def get_registry(request: Request) -> Registry:
+    return request.app.state.registry  # type: ignore[no-any-return]
+
+
+def get_runner(request: Request) -> InferenceRunner:
+    return request.app.state.runner  # type: ignore[no-any-return]
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+RunnerDep = Annotated[InferenceRunner, Depends(get_runner)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

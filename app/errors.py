@@ -1,0 +1,101 @@
+"""Errors as ``application/problem+json`` (RFC 9457), each with a message saying what to change."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from models.errors import TextError
+
+from .serialize import dumps
+
+log = logging.getLogger("attenzione.errors")
+PROBLEM = "application/problem+json"
+
+
+class ProblemError(Exception):
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        kind: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.kind = status, title, detail, kind
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem_response(
+    status: int, title: str, detail: str, kind: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    body = {
+        "type": f"urn:attenzione:problem:{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return Response(dumps(body), status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc if p != "body") or "body"
+
+
+def describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    errors = []
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            msg = f"request body is not valid JSON: {err.get('ctx', {}).get('error', 'parse error')}"
+            errors.append({"field": "body", "message": msg})
+        else:
+            errors.append({"field": _loc(err.get("loc", ())), "message": err.get("msg", "invalid")})
+    detail = "; ".join(
+        f"{e['field']}: {e['message']}" if e["field"] != "body" else e["message"] for e in errors
+    )
+    return detail, errors
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError) -> Response:
+        return problem_response(exc.status, exc.title, exc.detail, exc.kind, exc.headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+        detail, errors = describe_validation(exc)
+        return problem_response(422, "Invalid request", detail, "invalid-request", errors=errors)
+
+    @app.exception_handler(TextError)
+    async def _text(_: Request, exc: TextError) -> Response:
+        return problem_response(422, "Text cannot be traced", str(exc), "bad-text")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed"}
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "no such page or endpoint; see /docs for the API"
+        return problem_response(
+            exc.status_code,
+            titles.get(exc.status_code, "HTTP error"),
+            detail,
+            "http",
+            dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(Exception)
+    async def _crash(_: Request, exc: Exception) -> Response:  # a bug: log it, keep serving
+        log.exception("unhandled error")
+        return problem_response(
+            500, "Internal error", "the server failed on this request; it was logged", "internal"
+        )

@@ -1,0 +1,109 @@
+"""Request limits: body size (ASGI middleware), bounded inference concurrency and the LRU cache."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import ProblemError, problem_response
+
+
+class BodyLimitMiddleware:
+    """Reject request bodies over ``max_bytes`` with 413, before any parsing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(int(declared), scope, receive, send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._reject(size, scope, receive, send, at_least=True)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(
+        self, size: int, scope: Scope, receive: Receive, send: Send, at_least: bool = False
+    ) -> None:
+        amount = f"at least {size}" if at_least else str(size)
+        detail = f"request body is {amount} bytes; the limit is {self.max_bytes} bytes. Send a shorter text."
+        response = problem_response(413, "Request body too large", detail, "body-too-large")
+        await response(scope, receive, send)
+
+
+class Saturated(ProblemError):
+    def __init__(self, waited: float) -> None:
+        super().__init__(
+            503,
+            "Server busy",
+            f"all inference slots stayed busy for {waited:.1f} s; retry in a moment",
+            "busy",
+            headers={"Retry-After": "1"},
+        )
+
+
+class InferenceRunner:
+    """Runs inference in the thread pool, at most ``max_concurrency`` at once, and caches
+    response bytes by key (same model, text and options -> same bytes)."""
+
+    def __init__(self, max_concurrency: int, queue_timeout_s: float, cache_size: int) -> None:
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._timeout = queue_timeout_s
+        self._cache: OrderedDict[Hashable, bytes] = OrderedDict()
+        self.cache_size = cache_size
+        self.max_concurrency = max_concurrency
+
+    async def run(self, key: Hashable, work: Callable[[], bytes]) -> tuple[bytes, dict[str, Any]]:
+        """Return (body, info); info has ``cache`` ("hit"/"miss") and ``dur_ms``."""
+        if self.cache_size and key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key], {"cache": "hit", "dur_ms": 0.0}
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise Saturated(time.perf_counter() - started) from None
+        try:
+            t0 = time.perf_counter()
+            body = await run_in_threadpool(work)
+            dur = (time.perf_counter() - t0) * 1000
+        finally:
+            self._slots.release()
+        if self.cache_size:
+            self._cache[key] = body
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return body, {"cache": "miss", "dur_ms": dur}

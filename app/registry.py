@@ -1,0 +1,72 @@
+"""The model registry: every built-in model, loaded once at start-up.
+
+A model whose files are missing or corrupt is recorded as unavailable with the reason; the
+others keep working. Nothing is ever loaded from a path a request names.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.checkpoint import ARCHS, TOKENIZER_FILE
+from models.errors import CheckpointError
+from models.lm import LanguageModel, load_model
+from models.tokenizer import Tokenizer
+
+log = logging.getLogger("attenzione.registry")
+
+BUILTIN = ARCHS  # transformer, lstm, gru, rnn
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    model: LanguageModel | None
+    reason: str | None = None  # why it is unavailable
+
+    @property
+    def available(self) -> bool:
+        return self.model is not None
+
+
+class Registry:
+    def __init__(self, entries: dict[str, Entry], tokenizer_id: str = "builtin-bpe") -> None:
+        self.entries = entries
+        self.tokenizer_id = tokenizer_id
+
+    @classmethod
+    def load(cls, folder: Path) -> Registry:
+        names = list(BUILTIN) + sorted(
+            p.stem for p in folder.glob("*.json") if p.name != TOKENIZER_FILE and p.stem not in BUILTIN
+        )
+        entries: dict[str, Entry] = {}
+        try:
+            tokenizer: Tokenizer | None = Tokenizer.from_file(folder / TOKENIZER_FILE)
+            tok_error = None
+        except CheckpointError as exc:
+            tokenizer, tok_error = None, str(exc)
+        for name in names:
+            if tokenizer is None:
+                entries[name] = Entry(name, None, f"tokenizer unavailable: {tok_error}")
+                continue
+            try:
+                entries[name] = Entry(name, load_model(name, folder, tokenizer))
+            except CheckpointError as exc:
+                log.warning("model %s unavailable: %s", name, exc)
+                entries[name] = Entry(name, None, str(exc))
+        vocab = tokenizer.vocab_size if tokenizer else 0
+        return cls(entries, tokenizer_id=f"builtin-bpe-{vocab}")
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+    @property
+    def available(self) -> list[str]:
+        return [n for n, e in self.entries.items() if e.available]
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        return {n: e.reason or "" for n, e in self.entries.items() if not e.available}

@@ -1,0 +1,166 @@
+"""Request and response schemas of the JSON API v1 (pydantic). Responses are written with
+orjson for speed; these classes document them in OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PartName = Literal["attention", "resid", "h", "c", "gates", "predictions", "logits"]
+EncodingName = Literal["json", "f16", "u8"]
+MAX_TOP_K = 50
+
+
+class TraceOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parts: list[PartName] | None = Field(
+        None,
+        description="Parts to return. Default: every part the model has except `logits` "
+        "(T x vocabulary floats). `predictions` is the top-k, surprisal and entropy.",
+    )
+    layers: list[int] | None = Field(None, description="Layer indices to keep (default all).", max_length=64)
+    heads: list[int] | None = Field(
+        None,
+        description="Attention heads to keep (default all); models without attention ignore it.",
+        max_length=64,
+    )
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Next-token candidates per position.")
+    encoding: EncodingName = Field(
+        "json",
+        description="`json`: nested arrays rounded to `decimals`. `f16`: base64 little-endian float16. "
+        "`u8`: base64 uint8 codes, value = offset + scale * code. Causal attention in f16/u8 "
+        'sends only the lower triangle (`layout: "causal_lower"`).',
+    )
+    decimals: int | None = Field(
+        None, ge=0, le=8, description="Decimals for JSON floats (default from settings)."
+    )
+
+
+class TraceRequest(TraceOptions):
+    model: str = Field(..., description="A model name from GET /api/v1/models.", max_length=100)
+    text: str = Field(..., description="The text to trace.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "transformer",
+                    "text": "The cat sat on the mat.",
+                    "parts": ["attention", "predictions"],
+                },
+                {"model": "lstm", "text": "It was the best of times.", "layers": [1], "encoding": "f16"},
+            ]
+        },
+    )
+
+
+class CompareRequest(TraceOptions):
+    models: list[str] = Field(..., min_length=2, max_length=4, description="2 to 4 distinct model names.")
+    text: str
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"models": ["transformer", "lstm"], "text": "The cat sat on the mat.", "layers": [0]},
+            ]
+        },
+    )
+
+
+class EncodedArray(BaseModel):
+    shape: list[int]
+    encoding: EncodingName
+    data: Any = Field(..., description="Nested arrays (json) or a base64 string (f16, u8).")
+    dtype: Literal["float16", "uint8"] | None = None
+    layout: Literal["dense", "causal_lower"] | None = None
+    scale: float | None = None
+    offset: float | None = None
+
+
+class TokensPublic(BaseModel):
+    ids: list[int]
+    strings: list[str] = Field(..., description="Display strings: '␣' is a space, '↵' a newline.")
+    spans: list[list[int]] = Field(..., description="[start, end) character offsets into the text.")
+
+
+class PredictionsPublic(BaseModel):
+    top_ids: list[list[int]] = Field(..., description="[T, k]: row t ranks the token after position t.")
+    top_strings: list[list[str]]
+    top_probs: list[list[float]]
+    surprisal_bits: list[float | None] = Field(
+        ..., description="-log2 p(actual next token); null at the end."
+    )
+    entropy_bits: list[float]
+    mean_surprisal_bits: float | None
+
+
+class ModelTracePublic(BaseModel):
+    model: str
+    family: str
+    layers: list[int]
+    heads: list[int] | None
+    parts: dict[str, Any] = Field(
+        ...,
+        description="attention: {self: [layer, head, query, key]}; resid, h, c: [layer, position, dim]; "
+        "gates: {i,f,g,o | r,z,n: [layer, position, dim]}; logits: [position, vocab].",
+    )
+    predictions: PredictionsPublic | None
+
+
+class TraceResponse(ModelTracePublic):
+    api_version: Literal["v1"]
+    text: str
+    n_tokens: int
+    tokenizer: str
+    tokens: TokensPublic
+    encoding: EncodingName
+    decimals: int
+
+
+class TokenizationPublic(TokensPublic):
+    n_tokens: int
+
+
+class CompareModelPublic(ModelTracePublic):
+    tokenizer: str = Field(..., description="Key into `tokenizations`.")
+
+
+class CompareResponse(BaseModel):
+    api_version: Literal["v1"]
+    text: str
+    tokenizations: dict[str, TokenizationPublic] = Field(..., description="Each distinct tokenisation, once.")
+    models: list[CompareModelPublic]
+    encoding: EncodingName
+    decimals: int
+
+
+class ModelInfo(BaseModel):
+    name: str
+    family: str | None
+    available: bool
+    reason: str | None = Field(None, description="Why the model is unavailable.")
+    n_params: int | None = None
+    n_layers: int | None = None
+    n_heads: int | None = None
+    d_model: int | None = Field(None, description="Residual width (Transformer) or hidden size (recurrent).")
+    n_ctx: int | None = None
+    parts: list[str] = []
+    gates: list[str] = []
+    tokenizer: str | None = None
+    card: dict[str, Any] | None = None
+
+
+class ModelsResponse(BaseModel):
+    api_version: Literal["v1"]
+    models: list[ModelInfo]
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str

@@ -1,0 +1,133 @@
+"""Turning traces into response payloads: the one place that converts arrays for the wire.
+
+Encodings of a float array (every array is a dict with ``shape`` and ``encoding``):
+
+- ``json``: ``data`` holds nested arrays of numbers rounded to ``decimals`` (NaN -> null).
+- ``f16``: ``data`` is base64 of little-endian IEEE float16 values, row-major.
+- ``u8``: ``data`` is base64 of uint8 codes q; the value is ``offset + scale * q``.
+
+For causal attention in ``f16`` and ``u8``, ``layout`` is ``"causal_lower"``: only the
+lower triangle (key <= query) is sent, row by row (row i has i + 1 values); the upper
+triangle is exactly 0. Otherwise ``layout`` is ``"dense"``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+
+from models.tokenizer import Tokenizer
+from models.trace import Trace
+
+from .jsonfloat import dumps_floats
+
+Encoding = Literal["json", "f16", "u8"]
+ORJSON_OPTS = orjson.OPT_SERIALIZE_NUMPY
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What part of a trace a client asked for."""
+
+    parts: tuple[str, ...]
+    layers: tuple[int, ...] | None = None  # None = all
+    heads: tuple[int, ...] | None = None
+    encoding: Encoding = "json"
+    decimals: int = 4
+
+
+def _lower_triangle(x: np.ndarray) -> np.ndarray:
+    t = x.shape[-1]
+    rows, cols = np.tril_indices(t)
+    return x[..., rows, cols]
+
+
+def encode_array(x: np.ndarray, encoding: Encoding, decimals: int, causal: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"shape": list(x.shape), "encoding": encoding}
+    if encoding == "json":
+        out["data"] = orjson.Fragment(dumps_floats(x, decimals))
+        return out
+    out["layout"] = "causal_lower" if causal else "dense"
+    values = _lower_triangle(x) if causal else x
+    if encoding == "f16":
+        raw = np.ascontiguousarray(values, dtype="<f2").tobytes()
+        out["dtype"] = "float16"
+    else:
+        lo = 0.0 if causal else float(np.nanmin(values)) if values.size else 0.0
+        hi = 1.0 if causal else float(np.nanmax(values)) if values.size else 0.0
+        scale = (hi - lo) / 255 or 1.0
+        codes = np.rint((np.nan_to_num(values, nan=lo) - lo) / scale)
+        raw = np.clip(codes, 0, 255).astype(np.uint8).tobytes()
+        out.update(dtype="uint8", scale=scale, offset=lo)
+    out["data"] = base64.b64encode(raw).decode("ascii")
+    return out
+
+
+def _pick(x: np.ndarray, layers: Sequence[int] | None, heads: Sequence[int] | None = None) -> np.ndarray:
+    if layers is not None:
+        x = x[list(layers)]
+    if heads is not None:
+        x = x[:, list(heads)]
+    return x
+
+
+def tokens_payload(trace: Trace) -> dict[str, Any]:
+    t = trace.tokens
+    return {"ids": list(t.ids), "strings": list(t.strings), "spans": [list(s) for s in t.spans]}
+
+
+def predictions_payload(trace: Trace, tokenizer: Tokenizer, decimals: int) -> dict[str, Any]:
+    p = trace.predictions
+    ids = p.top_ids.tolist()
+    return {
+        "top_ids": ids,
+        "top_strings": [[tokenizer.display(i) for i in row] for row in ids],
+        "top_probs": np.round(p.top_probs.astype(np.float64), max(decimals, 4)),
+        "surprisal_bits": np.round(p.surprisal.astype(np.float64), decimals),
+        "entropy_bits": np.round(p.entropy.astype(np.float64), decimals),
+        "mean_surprisal_bits": (
+            round(float(np.nanmean(p.surprisal)), decimals) if len(p.surprisal) > 1 else None
+        ),
+    }
+
+
+def parts_payload(trace: Trace, sel: Selection) -> dict[str, Any]:
+    """The requested layered parts, cut down to the selected layers and heads."""
+    out: dict[str, Any] = {}
+    enc, dec = sel.encoding, sel.decimals
+    if "attention" in sel.parts and trace.attention:
+        out["attention"] = {
+            kind: encode_array(_pick(a, sel.layers, sel.heads), enc, dec, causal=kind == "self")
+            for kind, a in trace.attention.items()
+        }
+    for name in ("resid", "h", "c"):
+        if name in sel.parts and name in trace.states:
+            out[name] = encode_array(_pick(trace.states[name], sel.layers), enc, dec)
+    if "gates" in sel.parts and trace.gates:
+        out["gates"] = {g: encode_array(_pick(a, sel.layers), enc, dec) for g, a in trace.gates.items()}
+    if "logits" in sel.parts:
+        out["logits"] = encode_array(trace.logits, enc, dec)
+    return out
+
+
+def model_trace_payload(trace: Trace, sel: Selection, tokenizer: Tokenizer) -> dict[str, Any]:
+    n_layers = next(iter({**trace.attention, **trace.states}.values())).shape[0]
+    return {
+        "model": trace.model,
+        "family": trace.family,
+        "layers": list(sel.layers) if sel.layers is not None else list(range(n_layers)),
+        "heads": list(sel.heads) if sel.heads is not None and trace.attention else None,
+        "parts": parts_payload(trace, sel),
+        "predictions": predictions_payload(trace, tokenizer, sel.decimals)
+        if "predictions" in sel.parts
+        else None,
+    }
+
+
+def dumps(payload: Any) -> bytes:
+    return orjson.dumps(payload, option=ORJSON_OPTS)
