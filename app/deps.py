@@ -12,15 +12,15 @@ from .settings import Settings
 
 
 def get_registry(request: Request) -> Registry:
-    return request.app.state.registry  # type: ignore[no-any-return]
+    return request.app.state.registry
 
 
 def get_runner(request: Request) -> InferenceRunner:
-    return request.app.state.runner  # type: ignore[no-any-return]
+    return request.app.state.runner
 
 
 def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]

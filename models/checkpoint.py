@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .errors import CheckpointError
+from .net import TracedNet
 from .recurrent import RecurrentConfig, RecurrentLM
 from .transformer import Transformer, TransformerConfig
 
@@ -25,7 +26,7 @@ TOKENIZER_FILE = "tokenizer.json"
 ARCHS = ("transformer", "lstm", "gru", "rnn")
 
 
-def build_net(arch: str, config: dict[str, Any]) -> nn.Module:
+def build_net(arch: str, config: dict[str, Any]) -> TracedNet:
     """A fresh network of ``arch`` ("transformer", "lstm", "gru" or "rnn") from a config dict."""
     if arch == "transformer":
         return Transformer(TransformerConfig(**config))
@@ -57,7 +58,7 @@ def read_card(path: Path) -> dict[str, Any]:
     return card
 
 
-def load_net(folder: Path, name: str) -> tuple[nn.Module, dict[str, Any]]:
+def load_net(folder: Path, name: str) -> tuple[TracedNet, dict[str, Any]]:
     """Rebuild the network ``name`` from ``folder/name.json`` and ``folder/name.safetensors``."""
     card_path, weights_path = folder / f"{name}.json", folder / f"{name}.safetensors"
     card = read_card(card_path)

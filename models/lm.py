@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from .checkpoint import CHECKPOINT_DIR, TOKENIZER_FILE, load_net
 from .errors import EmptyTextError, TooLongError
+from .net import TracedNet
 from .tokenizer import Tokenizer
 from .trace import Trace, make_trace
 
@@ -24,7 +24,7 @@ class LanguageModel:
     """
 
     def __init__(
-        self, name: str, net: nn.Module, tokenizer: Tokenizer, card: dict[str, Any] | None = None
+        self, name: str, net: TracedNet, tokenizer: Tokenizer, card: dict[str, Any] | None = None
     ) -> None:
         net.eval()
         self.name = name

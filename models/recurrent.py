@@ -9,11 +9,18 @@ proves the two paths agree. Embeddings are tied through a projection of the top 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-_MODULES: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+from .net import Internals, TracedNet
+
+_MODULES: dict[str, type[nn.LSTM] | type[nn.GRU] | type[nn.RNN]] = {
+    "lstm": nn.LSTM,
+    "gru": nn.GRU,
+    "rnn": nn.RNN,
+}
 GATES: dict[str, tuple[str, ...]] = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ()}
 
 
@@ -77,8 +84,8 @@ def _step_rnn(
 _STEPS = {"lstm": _step_lstm, "gru": _step_gru, "rnn": _step_rnn}
 
 
-class RecurrentLM(nn.Module):
-    parts_by_cell = {
+class RecurrentLM(TracedNet):
+    parts_by_cell: ClassVar[dict[str, tuple[str, ...]]] = {
         "lstm": ("h", "c", "gates", "predictions", "logits"),
         "gru": ("h", "gates", "predictions", "logits"),
         "rnn": ("h", "predictions", "logits"),
@@ -115,15 +122,18 @@ class RecurrentLM(nn.Module):
             x = self.drop(layer(x)[0])  # [B, T, d_hidden]
         return self.unembed(x)
 
-    def forward_trace(self, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, dict[str, torch.Tensor]]]:
+    def forward_trace(self, idx: torch.Tensor) -> tuple[torch.Tensor, Internals]:
         """idx [1, T] -> logits [T, d_vocab] and h, c, gates, each [n_layers, T, d_hidden]."""
         x = self.wte(idx[0])  # [T, d_embed]
         step = _STEPS[self.cfg.cell]
         per_layer: list[dict[str, torch.Tensor]] = []
         for layer in self.layers:
-            xw = x @ layer.weight_ih_l0.T + layer.bias_ih_l0  # all input terms at once
-            x, rest = step(xw, layer.weight_hh_l0, layer.bias_hh_l0, self.cfg.d_hidden)
+            w_ih, b_ih, w_hh, b_hh = (
+                getattr(layer, f"{n}_l0") for n in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")
+            )
+            xw = x @ w_ih.T + b_ih  # all input terms at once
+            x, rest = step(xw, w_hh, b_hh, self.cfg.d_hidden)
             per_layer.append({"h": x, **rest})
         stack = {k: torch.stack([p[k] for p in per_layer]) for k in per_layer[0]}
-        states = {k: stack.pop(k) for k in ("h", "c") if k in stack}
+        states: dict[str, torch.Tensor] = {k: stack.pop(k) for k in ("h", "c") if k in stack}
         return self.unembed(x), {"states": states, "gates": stack}

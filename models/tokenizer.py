@@ -74,13 +74,14 @@ class Tokenizer:
     def __init__(self, hf: HFTokenizer) -> None:
         self._hf = hf
         self.vocab_size = hf.get_vocab_size()
-        self.eot_id = hf.token_to_id(EOT)
-        if self.eot_id is None:
+        eot_id = hf.token_to_id(EOT)
+        if eot_id is None:
             raise ValueError(f"tokenizer has no {EOT} token")
+        self.eot_id: int = eot_id
         table = _unicode_to_byte()
         self._bytes: list[bytes] = []
         for i in range(self.vocab_size):
-            piece = hf.id_to_token(i)
+            piece = hf.id_to_token(i) or ""
             self._bytes.append(piece.encode() if i == self.eot_id else bytes(table[c] for c in piece))
         self._display = [EOT if i == self.eot_id else display(b) for i, b in enumerate(self._bytes)]
 

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .net import Internals, TracedNet
+
 
 @dataclass
 class TransformerConfig:
@@ -54,9 +56,8 @@ class CausalSelfAttention(nn.Module):
         """x: [B, T, d_model] -> q, k, v each [B, nh, T, dh]."""
         b, t, d = x.shape
         q, k, v = self.qkv(x).split(d, dim=2)
-        return tuple(  # type: ignore[return-value]
-            z.view(b, t, self.n_heads, d // self.n_heads).transpose(1, 2) for z in (q, k, v)
-        )
+        shape = (b, t, self.n_heads, d // self.n_heads)
+        return q.view(shape).transpose(1, 2), k.view(shape).transpose(1, 2), v.view(shape).transpose(1, 2)
 
     def merge_heads(self, y: torch.Tensor) -> torch.Tensor:
         b, nh, t, dh = y.shape
@@ -92,18 +93,17 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x)), pattern
 
 
-class Transformer(nn.Module):
-    family = "transformer"
-    parts = ("attention", "resid", "predictions", "logits")
-
+class Transformer(TracedNet):
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.cfg = cfg
+        self.family = "transformer"
+        self.parts = ("attention", "resid", "predictions", "logits")
         self.n_ctx = cfg.n_ctx
         self.wte = nn.Embedding(cfg.d_vocab, cfg.d_model)
         self.wpe = nn.Embedding(cfg.n_ctx, cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.blocks: nn.ModuleList = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.apply(self._init)
         for name, p in self.named_parameters():
@@ -132,11 +132,12 @@ class Transformer(nn.Module):
             x = block(x)
         return self.unembed(x)
 
-    def forward_trace(self, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, dict[str, torch.Tensor]]]:
+    def forward_trace(self, idx: torch.Tensor) -> tuple[torch.Tensor, Internals]:
         """idx [1, T] -> logits [T, d_vocab] and the internals, batch dimension dropped."""
         x = self.embed(idx)
         resid, patterns = [], []
         for block in self.blocks:
+            assert isinstance(block, Block)
             x, pattern = block.forward_trace(x)
             resid.append(x[0])
             patterns.append(pattern[0])
