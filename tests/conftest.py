@@ -1,0 +1,77 @@
+"""Shared fixtures: the shipped tokenizer and tiny random-init models of every architecture.
+
+Torch is limited to one thread so the suite steals little CPU from training jobs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+# The project is not installed into the venv; make ``models`` (and ``app``) importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.checkpoint import ARCHS, CHECKPOINT_DIR, TOKENIZER_FILE, build_net
+from models.lm import LanguageModel
+from models.tokenizer import Tokenizer
+
+torch.set_num_threads(1)
+
+TOKENIZER_PATH: Path = CHECKPOINT_DIR / TOKENIZER_FILE
+TINY_N_CTX = 64
+TINY_CONFIGS: dict[str, dict[str, object]] = {
+    "transformer": {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_mlp": 32, "n_ctx": TINY_N_CTX},
+    "lstm": {"n_layers": 2, "d_embed": 8, "d_hidden": 12, "n_ctx": TINY_N_CTX},
+    "gru": {"n_layers": 2, "d_embed": 8, "d_hidden": 12, "n_ctx": TINY_N_CTX},
+    "rnn": {"n_layers": 2, "d_embed": 8, "d_hidden": 12, "n_ctx": TINY_N_CTX},
+}
+# The default init (std 0.02) gives near-uniform attention and near-zero gates, which would
+# let a wrong scale or a swapped gate pass unnoticed; this much noise makes every part matter.
+WEIGHT_NOISE = 0.3
+
+
+@pytest.fixture(scope="session")
+def tokenizer_path() -> Path:
+    """The shipped tokenizer; tests copy it, never write to it."""
+    return TOKENIZER_PATH
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tokenizer_path: Path) -> Tokenizer:
+    return Tokenizer.from_file(tokenizer_path)
+
+
+def make_tiny_model(arch: str, tokenizer: Tokenizer, seed: int = 0) -> LanguageModel:
+    """A tiny ``arch`` model with random weights, seeded, in eval mode."""
+    torch.manual_seed(seed)
+    net = build_net(arch, {**TINY_CONFIGS[arch], "d_vocab": tokenizer.vocab_size})
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * WEIGHT_NOISE)
+    return LanguageModel(f"tiny-{arch}", net, tokenizer)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tokenizer: Tokenizer) -> dict[str, LanguageModel]:
+    """One tiny model per architecture, shared by the session; tests must not modify them."""
+    return {arch: make_tiny_model(arch, tokenizer, seed=i) for i, arch in enumerate(ARCHS)}
+
+
+@pytest.fixture(params=ARCHS)
+def arch(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def lm(arch: str, tiny_models: dict[str, LanguageModel]) -> LanguageModel:
+    """The tiny model of the parametrised architecture, shared; it may have traced before."""
+    return tiny_models[arch]
+
+
+@pytest.fixture
+def fresh_lm(arch: str, tokenizer: Tokenizer) -> LanguageModel:
+    """A newly built tiny model of the parametrised architecture that has never traced."""
+    return make_tiny_model(arch, tokenizer)

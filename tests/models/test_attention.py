@@ -1,0 +1,102 @@
+"""Transformer attention in the trace: a distribution per row, causal, and equal to a
+recomputation from the weights that shares no code with ``models.transformer``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from models.lm import LanguageModel
+
+TEXT = "The quick brown fox jumps over the lazy dog, and the dog, being lazy, lets it."
+
+
+def _f64(x: torch.Tensor | np.ndarray) -> torch.Tensor:
+    return torch.tensor(np.asarray(x.detach() if isinstance(x, torch.Tensor) else x), dtype=torch.float64)
+
+
+def _softmax_rows(scores: torch.Tensor) -> torch.Tensor:
+    """Row softmax by hand; -inf entries become exact zeros."""
+    shifted = scores - scores.max(dim=-1, keepdim=True).values
+    e = torch.exp(shifted)
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def _layer_norm(x: torch.Tensor, ln: torch.nn.LayerNorm) -> torch.Tensor:
+    return F.layer_norm(x, x.shape[-1:], _f64(ln.weight), _f64(ln.bias), ln.eps)
+
+
+def test_attention_rows_sum_to_one_in_every_layer_and_head(tiny_models: dict[str, LanguageModel]) -> None:
+    pattern = tiny_models["transformer"].trace(TEXT).attention["self"]  # [L, H, T, T]
+    assert pattern.ndim == 4 and pattern.shape[-1] == pattern.shape[-2]
+    np.testing.assert_allclose(pattern.sum(axis=-1), 1.0, atol=1e-5)
+    assert (pattern >= 0).all()
+
+
+def test_attention_upper_triangle_is_exactly_zero(tiny_models: dict[str, LanguageModel]) -> None:
+    pattern = tiny_models["transformer"].trace(TEXT).attention["self"]
+    t = pattern.shape[-1]
+    future = np.triu(np.ones((t, t), dtype=bool), k=1)
+    assert (pattern[..., future] == 0.0).all()
+    # and the past is really attended to, so the check above is not vacuous
+    assert (pattern[..., ~future] > 0.0).all()
+
+
+def test_attention_equals_independent_recomputation_from_weights(
+    tiny_models: dict[str, LanguageModel],
+) -> None:
+    lm = tiny_models["transformer"]
+    net, trace = lm.net, lm.trace(TEXT)
+    ids = torch.tensor(trace.tokens.ids)
+    n_tokens, d_model, n_heads = len(ids), net.cfg.d_model, net.cfg.n_heads
+    d_head = d_model // n_heads
+    future = torch.ones(n_tokens, n_tokens, dtype=torch.bool).triu(1)
+    for layer, block in enumerate(net.blocks):
+        if layer == 0:
+            x = _f64(net.wte.weight)[ids] + _f64(net.wpe.weight)[:n_tokens]
+        else:
+            x = _f64(trace.states["resid"][layer - 1])
+        h = _layer_norm(x, block.ln_1)
+        w, b = _f64(block.attn.qkv.weight), _f64(block.attn.qkv.bias)  # [3d, d], [3d]
+        for head in range(n_heads):
+            rows = [part * d_model + head * d_head + j for part in range(3) for j in range(d_head)]
+            wq, wk = w[rows[:d_head]], w[rows[d_head : 2 * d_head]]
+            bq, bk = b[rows[:d_head]], b[rows[d_head : 2 * d_head]]
+            q, k = h @ wq.T + bq, h @ wk.T + bk  # [T, d_head]
+            scores = (q @ k.T / math.sqrt(d_head)).masked_fill(future, -math.inf)
+            expected = _softmax_rows(scores)
+            got = _f64(trace.attention["self"][layer, head])
+            torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+        # the pattern must not be near-uniform, or a wrong scale would go unnoticed
+        assert float(expected[-1].max() - expected[-1][expected[-1] > 0].min()) > 0.05
+
+
+def test_block_output_equals_recomputation_from_the_traced_pattern(
+    tiny_models: dict[str, LanguageModel],
+) -> None:
+    lm = tiny_models["transformer"]
+    net, trace = lm.net, lm.trace(TEXT)
+    ids = torch.tensor(trace.tokens.ids)
+    n_tokens, d_model, n_heads = len(ids), net.cfg.d_model, net.cfg.n_heads
+    d_head = d_model // n_heads
+    x = _f64(net.wte.weight)[ids] + _f64(net.wpe.weight)[:n_tokens]
+    for layer, block in enumerate(net.blocks):
+        h = _layer_norm(x, block.ln_1)
+        w, b = _f64(block.attn.qkv.weight), _f64(block.attn.qkv.bias)
+        w_v, b_v = w[2 * d_model :], b[2 * d_model :]
+        heads = []
+        for head in range(n_heads):
+            cols = slice(head * d_head, (head + 1) * d_head)
+            v = h @ w_v[cols].T + b_v[cols]  # [T, d_head]
+            heads.append(_f64(trace.attention["self"][layer, head]) @ v)
+        z = torch.cat(heads, dim=-1)  # [T, d_model], heads side by side
+        resid_mid = x + z @ _f64(block.attn.proj.weight).T + _f64(block.attn.proj.bias)
+        fc, out = block.mlp[0], block.mlp[2]
+        pre = _layer_norm(resid_mid, block.ln_2) @ _f64(fc.weight).T + _f64(fc.bias)
+        gelu = 0.5 * pre * (1.0 + torch.erf(pre / math.sqrt(2.0)))
+        resid_post = resid_mid + gelu @ _f64(out.weight).T + _f64(out.bias)
+        torch.testing.assert_close(_f64(trace.states["resid"][layer]), resid_post, atol=1e-5, rtol=1e-5)
+        x = resid_post

@@ -1,0 +1,121 @@
+"""The checkpoints shipped in ``models/checkpoints``: loadable, small, comparable in size and
+budget, honest about their recorded loss, and speaking recognisable English.
+
+While training is still running, a checkpoint that is not there yet is skipped, not failed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from models.checkpoint import ARCHS, CHECKPOINT_DIR, TOKENIZER_FILE
+from models.evaluate import Stream, score
+from models.lm import LanguageModel, load_model
+from models.train import greedy
+
+FOLDER: Path = CHECKPOINT_DIR
+NAME = "{arch}"  # checkpoint name of each architecture
+MAX_WEIGHTS_BYTES = 15 * 1024 * 1024
+PARAM_SPREAD = 0.15
+MIN_ENGLISH_SHARE = 0.7
+
+
+def _paths(arch: str) -> tuple[Path, Path]:
+    name = NAME.format(arch=arch)
+    return FOLDER / f"{name}.safetensors", FOLDER / f"{name}.json"
+
+
+def _require(arch: str) -> None:
+    for path in _paths(arch):
+        if not path.is_file():
+            pytest.skip(f"{path} does not exist yet (train it with python -m models.train --arch {arch})")
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, LanguageModel]:
+    """Cache of loaded shipped models, filled on first use."""
+    return {}
+
+
+@pytest.fixture
+def model(arch: str, shipped: dict[str, LanguageModel]) -> LanguageModel:
+    _require(arch)
+    if arch not in shipped:
+        shipped[arch] = load_model(NAME.format(arch=arch), folder=FOLDER)
+    return shipped[arch]
+
+
+def _all_cards() -> dict[str, dict[str, Any]]:
+    for arch in ARCHS:
+        _require(arch)
+    return {arch: json.loads(_paths(arch)[1].read_text()) for arch in ARCHS}
+
+
+def test_shipped_checkpoint_loads_and_traces(arch: str, model: LanguageModel) -> None:
+    assert model.family == arch
+    assert model.card["arch"] == arch
+    assert model.card["config"]["d_vocab"] == model.tokenizer.vocab_size
+    assert model.card["data"]["tokenizer"] == TOKENIZER_FILE
+    trace = model.trace("It was a dark and stormy night, and the rain fell in torrents.")
+    assert np.isfinite(trace.logits).all()
+
+
+def test_shipped_weights_file_is_at_most_15_mb(arch: str, model: LanguageModel) -> None:
+    size = _paths(arch)[0].stat().st_size
+    assert size <= MAX_WEIGHTS_BYTES, f"{size / 2**20:.1f} MiB"
+
+
+def test_shipped_parameter_count_matches_card(model: LanguageModel) -> None:
+    assert model.n_params == model.card["n_params"]
+
+
+def test_shipped_card_has_required_fields_and_corpus_hashes(model: LanguageModel, check_card: Any) -> None:
+    check_card(model.card)
+
+
+def test_shipped_model_reproduces_recorded_validation_slice_loss(
+    model: LanguageModel, valid_stream: Stream
+) -> None:
+    recorded = model.card["metrics"]["valid_slice"]
+    ids = valid_stream.ids[: recorded["tokens"]]
+    assert len(ids) == recorded["tokens"]
+    loss = score(model.net, ids, model.tokenizer.eot_id, recorded["window"]).loss
+    assert loss == pytest.approx(recorded["loss"], abs=1e-4)
+
+
+def test_shipped_greedy_sample_is_reproducible(model: LanguageModel) -> None:
+    sample = model.card["sample"]
+    assert greedy(model.net, model.tokenizer, sample["prompt"]) == sample["greedy"]
+
+
+def test_shipped_greedy_sample_is_mostly_english_words(
+    model: LanguageModel, corpus_vocabulary: set[str]
+) -> None:
+    sample = model.card["sample"]
+    continuation = sample["greedy"].removeprefix(sample["prompt"])
+    words = re.findall(r"[^\W\d_]+", continuation.lower())
+    assert len(words) >= 5, f"continuation has few words: {continuation!r}"
+    known = [w for w in words if w in corpus_vocabulary]
+    assert len(known) >= MIN_ENGLISH_SHARE * len(words), (
+        f"only {len(known)}/{len(words)} words are English: {continuation!r}"
+    )
+
+
+def test_shipped_parameter_counts_are_within_15_percent_of_each_other() -> None:
+    counts = {arch: card["n_params"] for arch, card in _all_cards().items()}
+    low, high = min(counts.values()), max(counts.values())
+    assert high <= (1 + PARAM_SPREAD) * low, counts
+
+
+def test_shipped_models_saw_the_same_token_budget() -> None:
+    cards = _all_cards()
+    assert len({card["tokens_seen"] for card in cards.values()}) == 1, {
+        arch: card["tokens_seen"] for arch, card in cards.items()
+    }
+    assert len({json.dumps(card["data"]["files"], sort_keys=True) for card in cards.values()}) == 1
