@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set up everything, then start Attenzione on its built-in models: http://127.0.0.1:8000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/attenzione serve "$@"

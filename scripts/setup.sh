@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Set up everything Attenzione needs in ./.venv: Python 3.11, CPU torch 2.13.0 and the pinned
+# dependencies (pyproject.toml). `--dev` adds the test tools and Debian's chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+extras=""
+[ "${1:-}" = "--dev" ] && extras="[dev]"
+echo "==> installing attenzione$extras (torch==2.13.0 CPU and pinned dependencies)"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras" 2>&1 \
+  | grep -v "is ignored: it is neither a file nor a directory" || true
+.venv/bin/python -c "import torch, app, models; print('==> torch', torch.__version__, 'ready')"
+
+if [ "${1:-}" = "--dev" ]; then
+  if ! command -v chromium >/dev/null; then
+    echo "==> installing Debian's chromium for the browser tests"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  fi
+  chromium --version
+fi
