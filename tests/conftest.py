@@ -5,14 +5,10 @@ Torch is limited to one thread so the suite steals little CPU from training jobs
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-
-# The project is not installed into the venv; make ``models`` (and ``app``) importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.checkpoint import ARCHS, CHECKPOINT_DIR, TOKENIZER_FILE, build_net
 from models.lm import LanguageModel
