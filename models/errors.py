@@ -22,6 +22,16 @@ class EmptyTextError(TextError):
         super().__init__("text is empty; type at least one character")
 
 
+class InvalidTextError(TextError):
+    """Text that is not valid Unicode, e.g. a lone surrogate from a broken JSON escape."""
+
+    def __init__(self, position: int, char: str) -> None:
+        super().__init__(
+            f"text has an invalid character U+{ord(char):04X} (a lone surrogate) at position {position}; "
+            "remove it or send well-formed UTF-8"
+        )
+
+
 class TooLongError(TextError):
     def __init__(self, n_tokens: int, n_ctx: int) -> None:
         self.n_tokens = n_tokens

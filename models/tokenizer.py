@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from tokenizers import Encoding, decoders, models, pre_tokenizers, trainers
 from tokenizers import Tokenizer as HFTokenizer
-from tokenizers import decoders, models, pre_tokenizers, trainers
 
 from .data import EOT
-from .errors import CheckpointError
+from .errors import CheckpointError, InvalidTextError
 
 _CONTROL_NAMES = {"\n": "↵", "\t": "⇥", "\r": "␍"}
 
@@ -97,13 +97,22 @@ class Tokenizer:
     def save(self, path: Path) -> None:
         self._hf.save(str(path))
 
+    def _encode(self, text: str) -> Encoding:
+        try:
+            return self._hf.encode(text, add_special_tokens=False)
+        except TypeError:  # the Rust side rejects lone surrogates
+            bad = next((i for i, ch in enumerate(text) if 0xD800 <= ord(ch) <= 0xDFFF), None)
+            if bad is None:
+                raise
+            raise InvalidTextError(bad, text[bad]) from None
+
     def encode(self, text: str) -> Tokens:
-        enc = self._hf.encode(text, add_special_tokens=False)
+        enc = self._encode(text)
         ids = tuple(enc.ids)
         return Tokens(ids, tuple(self._display[i] for i in ids), tuple(enc.offsets))
 
     def encode_ids(self, text: str) -> list[int]:
-        return list(self._hf.encode(text, add_special_tokens=False).ids)
+        return list(self._encode(text).ids)
 
     def decode(self, ids: Iterable[int]) -> str:
         return b"".join(self._bytes[i] for i in ids).decode("utf-8", errors="replace")

@@ -3,10 +3,12 @@ end-of-text token that typed text cannot produce."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from models.data import EOT
+from models.errors import InvalidTextError
 from models.tokenizer import Tokenizer
 
 WORDS = st.lists(st.sampled_from(["the", "cat", "sat", "on", "mat", "whale", "Ishmael", "a"]), min_size=1)
@@ -70,3 +72,8 @@ def test_control_characters_display_as_visible_symbols(tokenizer: Tokenizer) -> 
     joined = "".join(strings)
     assert "↵" in joined and "⇥" in joined and "\\x00" in joined
     assert all(ch.isprintable() for s in strings for ch in s)
+
+
+def test_lone_surrogate_raises_invalid_text_error_naming_the_position(tokenizer: Tokenizer) -> None:
+    with pytest.raises(InvalidTextError, match=r"U\+D800.*position 3"):
+        tokenizer.encode("abc\ud800def")
