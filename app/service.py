@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from models.errors import TextError
 from models.lm import LanguageModel
 from models.recurrent import GATES
+from models.trace import Trace
 
 from .errors import ProblemError
 from .registry import Entry, Registry
@@ -148,11 +150,19 @@ def trace_work(
     return work
 
 
+def _trace_named(model: LanguageModel, text: str, top_k: int) -> Trace:
+    """``model.trace``, with a text error saying which of the compared models refused it."""
+    try:
+        return model.trace(text, top_k=top_k)
+    except TextError as exc:
+        raise TextError(f"model {model.name!r}: {exc}") from exc
+
+
 def compare_work(
     models: list[LanguageModel], req: CompareRequest, sels: list[Selection], tokenizer_id: str
 ) -> Callable[[], bytes]:
     def work() -> bytes:
-        traces = [m.trace(req.text, top_k=req.top_k) for m in models]
+        traces = [_trace_named(m, req.text, req.top_k) for m in models]
         tokenizations: dict[str, Any] = {}
         entries = []
         for m, t, sel in zip(models, traces, sels, strict=True):
