@@ -1,0 +1,274 @@
+"""Fixtures for the API tests: a folder of tiny random-init checkpoints (all four built-in
+names), a folder with one corrupt model, app clients built from ``Settings``, real HTTP
+servers (uvicorn in a thread or a subprocess), and helpers that decode wire arrays.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import torch
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the project is not installed into the venv
+    sys.path.insert(0, str(ROOT))
+
+from app.main import create_app  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from models.checkpoint import CHECKPOINT_DIR, TOKENIZER_FILE, build_net, save_checkpoint  # noqa: E402
+from models.lm import LanguageModel, load_model  # noqa: E402
+
+torch.set_num_threads(1)  # the machine's cores belong to the training jobs
+
+TRANSFORMER_CONFIG = {"n_layers": 2, "n_heads": 2, "d_model": 32, "d_mlp": 64, "n_ctx": 64, "d_vocab": 4096}
+RECURRENT_CONFIG = {"n_layers": 2, "d_embed": 16, "d_hidden": 24, "d_vocab": 4096, "n_ctx": 128}
+CONFIGS: dict[str, dict[str, int]] = {
+    "transformer": TRANSFORMER_CONFIG,
+    "lstm": RECURRENT_CONFIG,
+    "gru": RECURRENT_CONFIG,
+    "rnn": RECURRENT_CONFIG,
+}
+NAMES = tuple(CONFIGS)
+# Default init (std 0.02) gives near-uniform attention and near-zero states, where a wrong
+# rounding or a swapped axis could pass unnoticed; noise makes every value matter.
+WEIGHT_NOISE = 0.3
+CORRUPT = "gru"
+SERVER_ENV = {"ATTENZIONE_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "ATTENZIONE_LOG_LEVEL": "warning"}
+
+
+def write_tiny_checkpoints(folder: Path) -> None:
+    """The shipped tokenizer and four seeded random-init models named like the built-ins."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(CHECKPOINT_DIR / TOKENIZER_FILE, folder / TOKENIZER_FILE)
+    for seed, (name, config) in enumerate(CONFIGS.items()):
+        torch.manual_seed(seed)
+        net = build_net(name, dict(config))
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(torch.randn_like(p) * WEIGHT_NOISE)
+        card = {
+            "name": name,
+            "arch": name,
+            "config": dataclasses.asdict(net.cfg),
+            "n_params": sum(p.numel() for p in net.parameters()),
+            "metrics": {},
+        }
+        save_checkpoint(folder, name, net, card)
+
+
+@pytest.fixture(scope="session")
+def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("checkpoints")
+    write_tiny_checkpoints(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def corrupt_dir(checkpoint_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny checkpoints, but the GRU's weights file is garbage."""
+    folder = tmp_path_factory.mktemp("corrupt")
+    shutil.copytree(checkpoint_dir, folder, dirs_exist_ok=True)
+    (folder / f"{CORRUPT}.safetensors").write_bytes(b"\x00garbage, not safetensors" * 40)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def empty_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("empty")
+
+
+@pytest.fixture(scope="session")
+def lms(checkpoint_dir: Path) -> dict[str, LanguageModel]:
+    """The same checkpoints loaded straight through ``models``, independently of the app."""
+    return {name: load_model(name, checkpoint_dir) for name in NAMES}
+
+
+ClientFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client() -> Iterator[ClientFactory]:
+    """``make_client(models_dir, **settings)``: a started TestClient, closed after the test."""
+    with ExitStack() as stack:
+
+        def make(models_dir: Path, **settings: Any) -> TestClient:
+            app = create_app(Settings(models_dir=models_dir, **settings))
+            return stack.enter_context(TestClient(app, raise_server_exceptions=False))
+
+        yield make
+
+
+@pytest.fixture(scope="session")
+def client(checkpoint_dir: Path) -> Iterator[TestClient]:
+    """The app over the tiny checkpoints, cache off so every response is computed afresh.
+    Server errors come back as responses (500) rather than exceptions, as over HTTP."""
+    app = create_app(Settings(models_dir=checkpoint_dir, cache_size=0))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def thread_server(app: FastAPI) -> Iterator[str]:
+    """Run ``app`` under uvicorn in a thread (real sockets, real event loop); yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+ServeFactory = Callable[[FastAPI], str]
+
+
+@pytest.fixture
+def serve() -> Iterator[ServeFactory]:
+    """``serve(app)`` starts the app on a real port for this test and returns its base URL."""
+    with ExitStack() as stack:
+        yield lambda app: stack.enter_context(thread_server(app))
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout} s")
+
+
+@contextmanager
+def uvicorn_process(models_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``python -m uvicorn app.main:app`` on a free port, configured only by environment.
+    Its output goes to a file (a pipe could fill up and stall the server); ``proc.log``."""
+    port = free_port()
+    environ = {**os.environ, **SERVER_ENV, "ATTENZIONE_MODELS_DIR": str(models_dir), **env}
+    cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
+        proc.log = log  # type: ignore[attr-defined]
+        try:
+            wait_ready(url, proc)
+            yield url, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def read_log(proc: subprocess.Popen[bytes]) -> str:
+    log = proc.log  # type: ignore[attr-defined]
+    log.seek(0)
+    return log.read().decode(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def live_server(checkpoint_dir: Path) -> Iterator[str]:
+    """A uvicorn subprocess over the tiny checkpoints, shared by the session; its base URL."""
+    with uvicorn_process(checkpoint_dir, ATTENZIONE_CACHE_SIZE="0") as (url, _):
+        yield url
+
+
+# --- reading responses ------------------------------------------------------------------
+
+
+def decode_array(arr: dict[str, Any]) -> np.ndarray:
+    """The float64 array a wire array stands for, in its full ``shape``; written from the
+    format's description, not from the server's code."""
+    shape = tuple(arr["shape"])
+    if arr["encoding"] == "json":
+        return np.array(arr["data"], dtype=np.float64).reshape(shape)  # null -> NaN
+    raw = base64.b64decode(arr["data"])
+    if arr["encoding"] == "f16":
+        assert arr["dtype"] == "float16"
+        flat = np.frombuffer(raw, dtype="<f2").astype(np.float64)
+    else:
+        assert arr["encoding"] == "u8" and arr["dtype"] == "uint8"
+        flat = arr["offset"] + arr["scale"] * np.frombuffer(raw, dtype=np.uint8).astype(np.float64)
+    if arr["layout"] == "dense":
+        return flat.reshape(shape)
+    assert arr["layout"] == "causal_lower"
+    t = shape[-1]
+    per_matrix = t * (t + 1) // 2
+    matrices = flat.reshape(-1, per_matrix)
+    out = np.zeros((matrices.shape[0], t, t))
+    start = 0
+    for row in range(t):  # row i carries keys 0..i
+        out[:, row, : row + 1] = matrices[:, start : start + row + 1]
+        start += row + 1
+    return out.reshape(shape)
+
+
+@pytest.fixture(scope="session")
+def decode() -> Callable[[dict[str, Any]], np.ndarray]:
+    return decode_array
+
+
+def check_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """Assert ``response`` is an RFC 9457 problem with ``status``; return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = response.json()
+    assert {"type", "title", "status", "detail"} <= body.keys(), body
+    assert body["status"] == status
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+@pytest.fixture(scope="session")
+def problem() -> Callable[[httpx.Response, int], dict[str, Any]]:
+    return check_problem
+
+
+@pytest.fixture(scope="session")
+def real_http() -> Callable[..., AbstractContextManager[tuple[str, subprocess.Popen[bytes]]]]:
+    """``real_http(models_dir, **env)``: a context manager running a uvicorn subprocess."""
+    return uvicorn_process
+
+
+@pytest.fixture(scope="session")
+def server_log() -> Callable[[subprocess.Popen[bytes]], str]:
+    """``server_log(proc)``: what a ``real_http`` server has printed so far."""
+    return read_log
