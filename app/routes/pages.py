@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import plotly
 from fastapi import APIRouter, FastAPI, Request
@@ -18,15 +19,50 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 router = APIRouter(include_in_schema=False)
 
+# Offered under the text box: short ones to read at a glance, one with repeated words (rows
+# must not merge), and a ~210-token passage to show the views stay fast near full context.
+SAMPLES: list[dict[str, str]] = [
+    {"label": "Best of times (repeats)", "text": "It was the best of times, it was the worst of times."},
+    {"label": "The cat, twice", "text": "The cat sat on the mat because the cat was tired."},
+    {"label": "Agreement", "text": "The keys to the old cabinet in the hall are on the table."},
+    {"label": "Alice", "text": "Alice was beginning to get very tired of sitting by her sister on the bank."},
+    {
+        "label": "Long passage (~210 tokens)",
+        "text": (
+            "It was the best of times, it was the worst of times, it was the age of wisdom, it was the "
+            "age of foolishness, it was the epoch of belief, it was the epoch of incredulity, it was the "
+            "season of Light, it was the season of Darkness, it was the spring of hope, it was the winter "
+            "of despair, we had everything before us, we had nothing before us, we were all going direct "
+            "to Heaven, we were all going direct the other way—in short, the period was so far like the "
+            "present period, that some of its noisiest authorities insisted on its being received, for "
+            "good or for evil, in the superlative degree of comparison only. There were a king with a "
+            "large jaw and a queen with a plain face, on the throne of England; there were a king with a "
+            "large jaw and a queen with a fair face, on the throne of France."
+        ),
+    },
+]
+
+
+def _boot(request: Request) -> dict[str, Any]:
+    """Start-up data for the page's scripts (rendered with ``tojson``, never as a script)."""
+    settings = getattr(request.app.state, "settings", None)
+    return {"samples": SAMPLES, "max_text_chars": getattr(settings, "max_text_chars", None)}
+
+
+def _page(request: Request, name: str, page: str) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request=request, name=name, context={"page": page, "boot": _boot(request)}
+    )
+
 
 @router.get("/", response_class=HTMLResponse)
 def explore(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request=request, name="explore.html", context={"page": "explore"})
+    return _page(request, "explore.html", "explore")
 
 
 @router.get("/compare", response_class=HTMLResponse)
 def compare(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request=request, name="compare.html", context={"page": "compare"})
+    return _page(request, "compare.html", "compare")
 
 
 @router.get("/vendor/plotly.min.js")

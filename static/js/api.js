@@ -1,0 +1,159 @@
+/**
+ * The only module that knows the server's URLs: fetches from the JSON API v1 and decodes
+ * its array encodings (json, f16, u8; dense or causal_lower) into tensors
+ * `{shape, data: Float32Array|Float64Array}` in row-major order.
+ * Importable under node: nothing here touches the DOM at import time.
+ */
+
+const API = "/api/v1";
+
+/** An API problem (application/problem+json); `detail` is written for the user. */
+export class ApiError extends Error {
+  constructor(status, title, detail) {
+    super(detail);
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+  }
+}
+
+async function request(path, { body, signal } = {}) {
+  const init = body === undefined ? { signal } : {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal,
+  };
+  let res;
+  try {
+    res = await fetch(API + path, init);
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError(0, "Network error", "The server did not answer. Is it still running?");
+  }
+  const isJson = (res.headers.get("content-type") || "").includes("json");
+  const payload = isJson ? await res.json() : null;
+  if (!res.ok) {
+    const title = payload?.title ?? `HTTP ${res.status}`;
+    throw new ApiError(res.status, title, payload?.detail ?? res.statusText);
+  }
+  return payload;
+}
+
+/** Every model, available or not (with the reason). */
+export async function fetchModels(signal) {
+  return (await request("/models", { signal })).models;
+}
+
+// f16 keeps the exact values at half the bytes of 4-decimal JSON and a twelfth of its
+// parse time; the server sends only the lower triangle of causal attention.
+const FAST = { encoding: "f16", top_k: 5 };
+
+/** Trace `text` through `model`; the response with every array decoded to a tensor. */
+export async function fetchTrace({ model, text, ...options }, signal) {
+  const raw = await request("/trace", { body: { ...FAST, ...options, model, text }, signal });
+  return { ...raw, parts: decodeParts(raw.parts) };
+}
+
+/** Trace 2-4 models on one text; each model's parts decoded. */
+export async function fetchCompare({ models, text, ...options }, signal) {
+  const raw = await request("/compare", { body: { ...FAST, ...options, models, text }, signal });
+  return { ...raw, models: raw.models.map((m) => ({ ...m, parts: decodeParts(m.parts) })) };
+}
+
+/** The trace as the API's plain JSON (for download): exact server values, nested arrays. */
+export async function fetchTraceJson({ model, text }) {
+  return request("/trace", { body: { model, text, encoding: "json", top_k: FAST.top_k } });
+}
+
+/* ---------- decoding (pure) ---------- */
+
+/** One IEEE 754 binary16 bit pattern to its exact value (every half is a double). */
+export function halfToFloat(h) {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24; // subnormal (and signed zero)
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+let halfTable = null; // 65536 entries, built on first use: a lookup beats the arithmetic 5x
+
+function halfLut() {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}
+
+/** Little-endian float16 bytes to a Float32Array (exact: every half is a float32). */
+export function decodeF16(bytes) {
+  const lut = halfLut();
+  const out = new Float32Array(bytes.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = lut[bytes[2 * i] | (bytes[2 * i + 1] << 8)];
+  return out;
+}
+
+export function base64ToBytes(b64) {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Lower-triangle rows (row i has i+1 values) of `lead` stacked T x T maps, to dense. */
+export function expandCausal(values, lead, T) {
+  const tri = (T * (T + 1)) / 2;
+  const out = new values.constructor(lead * T * T); // upper triangle stays exactly 0
+  for (let m = 0; m < lead; m++) {
+    let src = m * tri;
+    for (let i = 0; i < T; i++) {
+      const dst = m * T * T + i * T;
+      out.set(values.subarray(src, src + i + 1), dst);
+      src += i + 1;
+    }
+  }
+  return out;
+}
+
+function flatten(nested, out = []) {
+  for (const v of nested) {
+    if (Array.isArray(v)) flatten(v, out);
+    else out.push(v === null ? NaN : v);
+  }
+  return out;
+}
+
+/** One encoded array from the API to `{shape, data, causal}`. */
+export function decodeArray(enc) {
+  const { shape } = enc;
+  let values;
+  if (enc.encoding === "json") {
+    // Float64 keeps the server's decimals exactly (0.1234 is not a float32).
+    return { shape, data: Float64Array.from(flatten(enc.data)), causal: false };
+  } else if (enc.encoding === "f16") {
+    values = decodeF16(base64ToBytes(enc.data));
+  } else if (enc.encoding === "u8") {
+    const codes = base64ToBytes(enc.data);
+    values = new Float32Array(codes.length);
+    for (let i = 0; i < codes.length; i++) values[i] = enc.offset + enc.scale * codes[i];
+  } else {
+    throw new Error(`unknown encoding ${enc.encoding}`);
+  }
+  if (enc.layout !== "causal_lower") return { shape, data: values, causal: false };
+  const T = shape[shape.length - 1];
+  const lead = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  return { shape, data: expandCausal(values, lead, T), causal: true };
+}
+
+/** The `parts` object of a trace with every encoded array decoded (same nesting). */
+export function decodeParts(parts) {
+  const out = {};
+  for (const [name, value] of Object.entries(parts || {})) {
+    out[name] = "shape" in value ? decodeArray(value)
+      : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeArray(v)]));
+  }
+  return out;
+}

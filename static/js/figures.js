@@ -1,0 +1,287 @@
+/**
+ * Pure figure builders: `(data, options) -> {data, layout, highlight}` for Plotly.react.
+ * No DOM, no Plotly at import time (unit-tested under node). `highlight` describes where
+ * a token sits in the figure so `highlightShapes` can outline it.
+ *
+ * Axes are numeric with tickvals/ticktext: category axes would merge repeated tokens
+ * ("the ... the") into one row.
+ */
+
+export * from "./matrix.js";
+
+import { maxPool } from "./matrix.js";
+
+// Colour-blind-safe sequential scales (viridis, cividis: perceptually uniform; YlOrRd:
+// ColorBrewer, single-direction lightness).
+export const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
+  "#6ece58", "#b5de2b", "#fde725"].map((c, i, a) => [i / (a.length - 1), c]);
+export const CIVIDIS = "Cividis";
+export const YLORRD = ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c",
+  "#bd0026", "#800026"].map((c, i, a) => [i / (a.length - 1), c]);
+export const SURPRISAL_MAX = 12; // bits: log2 of the 4096-token vocabulary, i.e. a uniform guess
+const HIGHLIGHT = "#d55e00"; // Okabe-Ito vermillion: visible on viridis, cividis and white
+const LINE_COLOURS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000"];
+const FONT = { family: "system-ui, -apple-system, Segoe UI, sans-serif", size: 12, color: "#1d232b" };
+export const MAX_TICK_LABELS = 48;
+
+/** Tick positions and labels for `index` (original token indices along an axis). */
+export function tokenTicks(strings, index, maxLabels = MAX_TICK_LABELS) {
+  const stride = Math.max(1, Math.ceil(index.length / maxLabels));
+  const tickvals = [];
+  for (let p = 0; p < index.length; p += stride) tickvals.push(p);
+  return { tickvals, ticktext: tickvals.map((p) => strings[index[p]]) };
+}
+
+function labelMargin(labels) {
+  const longest = Math.max(4, ...labels.map((s) => s.length));
+  return Math.min(110, 14 + 7 * longest);
+}
+
+function baseLayout(title, extra = {}) {
+  return {
+    title: { text: title, font: { size: 13 }, x: 0, xanchor: "left", y: 0.985, yanchor: "top" },
+    font: FONT,
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "#eef0f3", // shows through masked (future) cells
+    hoverlabel: { font: { family: FONT.family, size: 12 } },
+    ...extra,
+  };
+}
+
+/** A matrix's rows with masked (key after query) cells as null. */
+function maskCausal(matrix, index) {
+  return matrix.map((row, i) => Array.from(row, (v, j) => (index[j] > index[i] ? null : v)));
+}
+
+/**
+ * One attention map. `matrix` rows are queries, columns keys, over the tokens `index`
+ * (default all). Options: causal (blank the future), title, zmax, hover labels.
+ */
+export function attentionFigure(matrix, strings, opts = {}) {
+  const index = opts.index ?? matrix.map((_, i) => i);
+  const z = opts.causal ? maskCausal(matrix, index) : matrix.map((row) => Array.from(row));
+  const ticks = tokenTicks(strings, index);
+  const label = index.map((t) => `#${t} ${strings[t]}`);
+  const trace = {
+    type: "heatmap", z, x: index.map((_, j) => j), y: index.map((_, i) => i),
+    colorscale: VIRIDIS, zmin: 0, zmax: opts.zmax ?? (maxOrOne(z) || 1), hoverongaps: false,
+    colorbar: { title: { text: opts.valueName ?? "weight", side: "right" }, thickness: 12, len: 0.9 },
+    text: z.map((row, i) => row.map((_, j) => `query ${label[i]}<br>key ${label[j]}`)),
+    hovertemplate: `%{text}<br>${opts.valueName ?? "weight"} %{z:.4f}<extra></extra>`,
+  };
+  const margin = labelMargin(ticks.ticktext);
+  const axis = { ...ticks, showgrid: false, zeroline: false, range: [-0.5, index.length - 0.5] };
+  const layout = baseLayout(opts.title ?? "Attention", {
+    margin: { t: 30, r: 10, b: margin, l: margin },
+    xaxis: { ...axis, title: { text: "key (attended to)" }, tickangle: -60, constrain: "domain" },
+    yaxis: { ...axis, title: { text: "query (attending)" }, range: [index.length - 0.5, -0.5],
+      scaleanchor: "x", constrain: "domain" },
+  });
+  const highlight = [{ xref: "x", yref: "y", index, along: "both", extent: index.length }];
+  return { data: [trace], layout, highlight };
+}
+
+function maxOrOne(z) {
+  let m = 0;
+  for (const row of z) for (const v of row) if (v !== null && v > m) m = v;
+  return m;
+}
+
+/**
+ * A grid of small heatmaps (`cells`: [{row, col, z, zmin, zmax}]) sharing one figure, so
+ * it renders in one pass and exports as one image. Cells are clickable (plotly_click
+ * gives curveNumber = index into `cells`).
+ */
+export function thumbnailGrid(cells, opts) {
+  const { nRows, nCols, rowLabels, colLabels, colorscale = VIRIDIS, title } = opts;
+  const gap = 0.02;
+  const data = [];
+  const layout = baseLayout(title, {
+    margin: { t: 46, r: 6, b: 6, l: 34 }, showlegend: false, annotations: [], shapes: [],
+  });
+  cells.forEach((cell, k) => {
+    const ax = k === 0 ? "" : String(k + 1);
+    const [x0, x1] = [cell.col / nCols + gap, (cell.col + 1) / nCols - gap];
+    const [y0, y1] = [1 - (cell.row + 1) / nRows + gap, 1 - cell.row / nRows - gap];
+    data.push({
+      type: "heatmap", z: cell.z, xaxis: `x${ax}`, yaxis: `y${ax}`, colorscale, showscale: false,
+      zmin: cell.zmin, zmax: cell.zmax, hoverinfo: "none", hoverongaps: false,
+    });
+    const hidden = { showticklabels: false, showgrid: false, zeroline: false, ticks: "", fixedrange: true };
+    layout[`xaxis${ax}`] = { ...hidden, domain: [x0, x1], anchor: `y${ax}` };
+    layout[`yaxis${ax}`] = { ...hidden, domain: [y0, y1], anchor: `x${ax}`, autorange: "reversed" };
+  });
+  colLabels.forEach((text, c) => layout.annotations.push({
+    text, xref: "paper", yref: "paper", x: (c + 0.5) / nCols, y: 1, yanchor: "bottom", showarrow: false,
+  }));
+  rowLabels.forEach((text, r) => layout.annotations.push({
+    text, xref: "paper", yref: "paper", x: 0, xanchor: "right", xshift: -4,
+    y: 1 - (r + 0.5) / nRows, showarrow: false,
+  }));
+  return { data, layout, highlight: cells.map((c, k) => ({ ...c.highlight, cell: k })) };
+}
+
+/** An outline around thumbnail `cell` of a grid (the one shown large). */
+export function selectionShape(cell) {
+  if (cell === null || cell === undefined || cell < 0) return [];
+  const ax = cell === 0 ? "" : String(cell + 1);
+  return [{
+    type: "rect", xref: `x${ax} domain`, yref: `y${ax} domain`, x0: -0.04, x1: 1.04, y0: -0.04, y1: 1.04,
+    line: { color: "#1d232b", width: 2.5 },
+  }];
+}
+
+/** Pool factor so a thumbnail has at most `cells` cells per side. */
+export function poolFactor(n, cells = 64) {
+  return Math.max(1, Math.ceil(n / cells));
+}
+
+/**
+ * The model view: every layer x head attention map as a thumbnail. `maps[l][h]` is
+ * {matrix, index} (after display options); `causal` blanks the future. Cell k is layer
+ * floor(k / heads), head k % heads.
+ */
+export function modelViewFigure(maps, opts = {}) {
+  const n = maps[0][0].index.length;
+  const pool = poolFactor(n);
+  const cells = maps.flatMap((heads, l) => heads.map(({ matrix, index }, h) => {
+    const z = maxPool(opts.causal ? maskCausal(matrix, index) : matrix, pool);
+    return { row: l, col: h, z, zmin: 0, zmax: maxOrOne(z) || 1,
+      highlight: { index, pool, along: "both", extent: z.length } };
+  }));
+  const note = pool > 1 ? ` — thumbnails max-pooled ${pool}×${pool}` : "";
+  return thumbnailGrid(cells, {
+    nRows: maps.length, nCols: maps[0].length, title: `Every layer × head${note}. Click one to enlarge.`,
+    rowLabels: maps.map((_, l) => `L${l}`), colLabels: maps[0].map((_, h) => `H${h}`),
+  });
+}
+
+/**
+ * One recurrent state or gate as units x positions. `matrix` is [T][D]; `order` lists the
+ * units top to bottom (default 0..D-1); `range` fixes the colour scale.
+ */
+export function stateFigure(matrix, strings, opts = {}) {
+  const D = matrix[0].length;
+  const order = opts.order ?? Array.from({ length: D }, (_, u) => u);
+  const z = order.map((u) => matrix.map((row) => row[u]));
+  const positions = matrix.map((_, t) => t);
+  const xt = tokenTicks(strings, positions);
+  const stride = Math.max(1, Math.ceil(D / 24));
+  const yvals = order.map((_, r) => r).filter((r) => r % stride === 0);
+  const [zmin, zmax] = opts.range ?? [-1, 1];
+  const name = opts.valueName ?? "value";
+  const trace = {
+    type: "heatmap", z, x: positions, y: order.map((_, r) => r), colorscale: CIVIDIS, zmin, zmax,
+    colorbar: { title: { text: name, side: "right" }, thickness: 12, len: 0.9 },
+    text: z.map((row, r) => row.map((_, t) => `unit ${order[r]}<br>token #${t} ${strings[t]}`)),
+    hovertemplate: `%{text}<br>${name} %{z:.4f}<extra></extra>`,
+  };
+  const layout = baseLayout(opts.title ?? name, {
+    margin: { t: 30, r: 10, b: labelMargin(xt.ticktext), l: 52 },
+    xaxis: { ...xt, tickangle: -60, showgrid: false, zeroline: false, range: [-0.5, matrix.length - 0.5] },
+    yaxis: { tickvals: yvals, ticktext: yvals.map((r) => String(order[r])), title: { text: "unit" },
+      range: [D - 0.5, -0.5], showgrid: false, zeroline: false },
+  });
+  return { data: [trace], layout, highlight: [{ xref: "x", yref: "y", index: positions, along: "x", extent: D }] };
+}
+
+/** Thumbnails of every recurrent part (columns) at every layer (rows); cell k is part
+ * floor(k / layers), layer k % layers. */
+export function recurrentGridFigure(maps, opts = {}) {
+  const parts = Object.keys(maps);
+  const nLayers = maps[parts[0]].length;
+  const T = maps[parts[0]][0].length;
+  const D = maps[parts[0]][0][0].length;
+  const pool = poolFactor(T);
+  const unitPool = poolFactor(D);
+  const cells = parts.flatMap((part, c) => maps[part].map((m, l) => {
+    const [zmin, zmax] = opts.ranges?.[part] ?? [-1, 1];
+    const z = maxPoolSigned(m, unitPool, pool);
+    return { row: l, col: c, z, zmin, zmax,
+      highlight: { index: m.map((_, t) => t), pool, along: "x", extent: z.length } };
+  }));
+  const note = pool > 1 || unitPool > 1 ? " — thumbnails pooled" : "";
+  return thumbnailGrid(cells, {
+    nRows: nLayers, nCols: parts.length, colorscale: CIVIDIS, title: `Every state and gate${note}. Click to enlarge.`,
+    rowLabels: maps[parts[0]].map((_, l) => `L${l}`), colLabels: parts,
+  });
+}
+
+/** Units x positions thumbnail of a [T][D] state, pooled by largest magnitude (keeps sign). */
+function maxPoolSigned(m, unitFactor, posFactor) {
+  const units = Math.ceil(m[0].length / unitFactor);
+  const out = Array.from({ length: units }, () => new Array(Math.ceil(m.length / posFactor)).fill(0));
+  m.forEach((row, t) => {
+    const c = Math.floor(t / posFactor);
+    for (let u = 0; u < row.length; u++) {
+      const o = out[Math.floor(u / unitFactor)];
+      if (Math.abs(row[u]) > Math.abs(o[c])) o[c] = row[u];
+    }
+  });
+  return out;
+}
+
+/** Line chart of chosen `units` of a [T][D] state over positions. */
+export function unitLinesFigure(matrix, units, strings, opts = {}) {
+  const positions = matrix.map((_, t) => t);
+  const data = units.map((u, k) => ({
+    type: "scatter", mode: "lines+markers", name: `unit ${u}`, x: positions,
+    y: matrix.map((row) => row[u]), text: positions.map((t) => `#${t} ${strings[t]}`),
+    line: { color: LINE_COLOURS[k % LINE_COLOURS.length], width: 1.5 }, marker: { size: 4 },
+    hovertemplate: `unit ${u} · %{text}<br>%{y:.4f}<extra></extra>`,
+  }));
+  const xt = tokenTicks(strings, positions, 32);
+  const layout = baseLayout(opts.title ?? "Units over positions", {
+    margin: { t: 30, r: 10, b: labelMargin(xt.ticktext), l: 52 }, plot_bgcolor: "#ffffff",
+    xaxis: { ...xt, tickangle: -60, range: [-0.5, matrix.length - 0.5], showgrid: false, zeroline: false },
+    yaxis: { title: { text: opts.valueName ?? "value" }, zeroline: true, zerolinecolor: "#c8ccd2" },
+    legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom" },
+  });
+  return { data, layout, highlight: [{ xref: "x", yref: "paper", index: positions, along: "x", paper: true }] };
+}
+
+/**
+ * Outline shapes marking token `t` in a figure's `highlight` targets: a dotted band on its
+ * column (and a solid one on its row for attention). Tokens not shown (e.g. a hidden first
+ * token) get no shape. Each target: {index, pool?, along: "x"|"both", extent | paper, cell?}.
+ */
+export function highlightShapes(highlight, t) {
+  if (!(t >= 0)) return [];
+  return highlight.flatMap((target) => {
+    const p = target.index.indexOf(t);
+    if (p < 0) return [];
+    const q = Math.floor(p / (target.pool ?? 1));
+    const ax = target.cell ? String(target.cell + 1) : "";
+    const xref = target.xref ?? `x${ax}`;
+    const yref = target.yref ?? `y${ax}`;
+    const span = target.paper ? [0, 1] : [-0.5, target.extent - 0.5];
+    const band = { type: "rect", xref, yref, layer: "above", fillcolor: "rgba(0,0,0,0)" };
+    const line = { color: HIGHLIGHT, width: 2 };
+    const shapes = [{ ...band, x0: q - 0.5, x1: q + 0.5, y0: span[0], y1: span[1], line: { ...line, dash: "dot" } }];
+    if (target.along === "both") shapes.push({ ...band, x0: span[0], x1: span[1], y0: q - 0.5, y1: q + 0.5, line });
+    return shapes;
+  });
+}
+
+/** A CSS colour for `value` on a [lo, hi] scale of [[stop, "#rrggbb"], ...]. */
+export function colourAt(value, scale = YLORRD, lo = 0, hi = SURPRISAL_MAX) {
+  const x = Math.min(1, Math.max(0, (value - lo) / (hi - lo || 1)));
+  const k = Math.max(1, scale.findIndex(([s]) => s >= x));
+  const [[s0, c0], [s1, c1]] = [scale[k - 1], scale[k]];
+  const f = (x - s0) / (s1 - s0);
+  const rgb = [1, 3, 5].map((o) => {
+    const a = parseInt(c0.slice(o, o + 2), 16);
+    const b = parseInt(c1.slice(o, o + 2), 16);
+    return Math.round(a + f * (b - a));
+  });
+  return `rgb(${rgb.join(",")})`;
+}
+
+/** Black or white text, whichever reads better on the CSS rgb()/hex `background`. */
+export function inkFor(background) {
+  const nums = background.startsWith("#")
+    ? [1, 3, 5].map((o) => parseInt(background.slice(o, o + 2), 16))
+    : background.match(/\d+/g).map(Number);
+  const lum = (0.2126 * nums[0] + 0.7152 * nums[1] + 0.0722 * nums[2]) / 255;
+  return lum > 0.55 ? "#1d232b" : "#ffffff";
+}

@@ -1,0 +1,157 @@
+/**
+ * From a decoded trace and the page state to figures: which matrix a view shows, its
+ * title, colour range and unit order. Pure (no DOM, no Plotly), shared by both pages.
+ */
+
+import {
+  absMax, attentionFigure, layerHeads, maxOf, meanOf, modelViewFigure, orderByActivation,
+  orderByVariance, prepareAttention, recurrentGridFigure, rollout, stateFigure, tensorMatrix,
+  unitLinesFigure,
+} from "./figures.js";
+
+export const ATTENTION_VIEWS = ["head", "mean", "max", "rollout"];
+
+const PART_NAMES = {
+  h: "h (hidden state)", c: "c (cell state)", i: "input gate i", f: "forget gate f",
+  g: "candidate g", o: "output gate o", r: "reset gate r", z: "update gate z", n: "candidate n",
+};
+const SIGMOID = new Set(["i", "f", "o", "r", "z"]); // in [0, 1]
+const TANH = new Set(["h", "g", "n"]); // in [-1, 1]
+
+/** The display options of the state: hide the first token, and a row filter. */
+export function displayOptions(st) {
+  const filter = st.filter === "topk" ? { kind: "topk", value: Math.max(1, Math.round(st.k)) }
+    : st.filter === "threshold" ? { kind: "threshold", value: st.thr } : { kind: "none" };
+  return { hideFirst: Boolean(st.sink), filter };
+}
+
+const rollouts = new WeakMap(); // attention tensor -> Map(layer -> rollout matrix)
+
+/** The full T x T matrix the view shows: a head, a head aggregate, or the rollout. */
+export function attentionMatrix(att, st) {
+  if (st.view === "mean") return meanOf(layerHeads(att, st.layer));
+  if (st.view === "max") return maxOf(layerHeads(att, st.layer));
+  if (st.view === "rollout") {
+    if (!rollouts.has(att)) rollouts.set(att, new Map());
+    const memo = rollouts.get(att);
+    if (!memo.has(st.layer)) {
+      const layers = Array.from({ length: st.layer + 1 }, (_, l) => layerHeads(att, l));
+      memo.set(st.layer, rollout(layers, st.layer));
+    }
+    return memo.get(st.layer);
+  }
+  return tensorMatrix(att, st.layer, st.head);
+}
+
+export function attentionTitle(st) {
+  const what = {
+    head: `Layer ${st.layer} · head ${st.head}`,
+    mean: `Layer ${st.layer} · mean over heads`,
+    max: `Layer ${st.layer} · max over heads (rows need not sum to 1)`,
+    rollout: `Rollout through layers 0–${st.layer} (Abnar & Zuidema 2020)`,
+  }[st.view] ?? "";
+  const { hideFirst, filter } = displayOptions(st);
+  const notes = [hideFirst ? "first token hidden, rows renormalised" : "",
+    filter.kind === "topk" ? `top ${filter.value} per row` : "",
+    filter.kind === "threshold" ? `weights ≥ ${filter.value}` : ""].filter(Boolean);
+  return notes.length ? `${what} · ${notes.join(" · ")}` : what;
+}
+
+/** The large attention map: {fig, matrix, index} with display options applied. */
+export function attentionView(att, strings, st) {
+  const { matrix, index } = prepareAttention(attentionMatrix(att, st), displayOptions(st));
+  const valueName = st.view === "rollout" ? "rollout" : "weight";
+  const fig = attentionFigure(matrix, strings, { index, causal: att.causal, title: attentionTitle(st), valueName });
+  return { fig, matrix, index };
+}
+
+/** Thumbnails of every layer x head, with the same display options. */
+export function modelView(att, st) {
+  const [L, H] = att.shape;
+  const opts = displayOptions(st);
+  const maps = Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => (
+    prepareAttention(tensorMatrix(att, l, h), opts))));
+  return modelViewFigure(maps, { causal: att.causal });
+}
+
+/** Which model-view thumbnail the large map shows (-1: an aggregate, none). */
+export function modelViewCell(att, st) {
+  return st.view === "head" ? st.layer * att.shape[1] + st.head : -1;
+}
+
+/** The state a model-view thumbnail click selects. */
+export function modelViewPick(att, cell) {
+  return { view: "head", layer: Math.floor(cell / att.shape[1]), head: cell % att.shape[1] };
+}
+
+/** A recurrent trace's parts as one flat map: {h, c?, i, f, g, o | r, z, n}. */
+export function recurrentParts(parts) {
+  const out = {};
+  for (const name of ["h", "c"]) if (parts[name]) out[name] = parts[name];
+  return { ...out, ...(parts.gates ?? {}) };
+}
+
+export function partLabel(name) {
+  return PART_NAMES[name] ?? name;
+}
+
+/** Colour range of a part: fixed by its squashing function, else symmetric around 0. */
+export function partRange(name, matrix) {
+  if (SIGMOID.has(name)) return [0, 1];
+  if (TANH.has(name)) return [-1, 1];
+  const m = absMax(matrix) || 1;
+  return [-m, m];
+}
+
+/** Units top to bottom for the sort option; `token` is the selected position. */
+export function unitOrder(matrix, sort, token) {
+  if (sort === "variance") return orderByVariance(matrix);
+  if (sort === "token") return orderByActivation(matrix, token >= 0 && token < matrix.length ? token : matrix.length - 1);
+  return null;
+}
+
+/** The large units x positions heatmap of one part at one layer: {fig, matrix, order}. */
+export function stateView(parts, strings, st) {
+  const matrix = tensorMatrix(parts[st.view], st.layer);
+  const order = unitOrder(matrix, st.sort, st.token);
+  const sorted = { variance: " · units by variance", token: " · units by value at the selected token" }[st.sort] ?? "";
+  const fig = stateFigure(matrix, strings, {
+    order: order ?? undefined, range: partRange(st.view, matrix), valueName: st.view,
+    title: `Layer ${st.layer} · ${partLabel(st.view)}${sorted}`,
+  });
+  return { fig, matrix, order };
+}
+
+/** The chosen units (or the 3 of highest variance) over positions. */
+export function linesView(matrix, strings, st) {
+  const D = matrix[0].length;
+  const chosen = (st.units ?? []).filter((u) => u < D);
+  const units = chosen.length ? chosen : orderByVariance(matrix).slice(0, 3);
+  const how = chosen.length ? "chosen units" : "3 units of highest variance (click a cell to choose)";
+  return unitLinesFigure(matrix, units, strings, { valueName: st.view, title: `Layer ${st.layer} · ${st.view}: ${how}` });
+}
+
+/** Thumbnails of every part at every layer. */
+export function recurrentGrid(parts, st) {
+  const maps = {};
+  const ranges = {};
+  for (const [name, tensor] of Object.entries(parts)) {
+    maps[name] = Array.from({ length: tensor.shape[0] }, (_, l) => tensorMatrix(tensor, l));
+    ranges[name] = partRange(name, maps[name].flat());
+  }
+  return recurrentGridFigure(maps, { ranges });
+}
+
+/** Which recurrent thumbnail shows the selected part and layer. */
+export function recurrentCell(parts, st) {
+  const names = Object.keys(parts);
+  const p = names.indexOf(st.view);
+  return p < 0 ? -1 : p * parts[names[0]].shape[0] + st.layer;
+}
+
+/** The state a recurrent thumbnail click selects. */
+export function recurrentPick(parts, cell) {
+  const names = Object.keys(parts);
+  const L = parts[names[0]].shape[0];
+  return { view: names[Math.floor(cell / L)], layer: cell % L };
+}
