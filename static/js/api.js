@@ -66,6 +66,11 @@ export async function fetchTraceJson({ model, text }) {
   return request("/trace", { body: { model, text, encoding: "json", top_k: FAST.top_k } });
 }
 
+/** A comparison as the API's plain JSON (for download). */
+export async function fetchCompareJson({ models, text }) {
+  return request("/compare", { body: { models, text, encoding: "json", top_k: FAST.top_k } });
+}
+
 /* ---------- decoding (pure) ---------- */
 
 /** One IEEE 754 binary16 bit pattern to its exact value (every half is a double). */

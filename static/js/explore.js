@@ -193,6 +193,7 @@ async function runTrace() {
   ui.setStatus(dom.status, `Tracing with ${st.model}…`, true);
   dom.views.setAttribute("aria-busy", "true");
   const started = performance.now();
+  document.body.dataset.status = "loading"; // for tests and the benchmark
   try {
     const result = await fetchTrace({ model: st.model, text: st.text }, ctrl.signal);
     if (inflight !== ctrl) return;
@@ -200,11 +201,13 @@ async function runTrace() {
     gridKey = null;
     ui.showError(dom.error, null);
     await render();
+    document.body.dataset.status = "ready";
     const mean = trace.predictions.mean_surprisal_bits;
     ui.setStatus(dom.status, `${trace.n_tokens} tokens · ${Math.round(performance.now() - started)} ms`
       + (mean === null ? "" : ` · mean surprisal ${mean.toFixed(2)} bits/token`));
   } catch (err) {
     if (err.name === "AbortError") return;
+    document.body.dataset.status = "error";
     showFailure(err);
   } finally {
     if (inflight === ctrl) { inflight = null; dom.views.removeAttribute("aria-busy"); }
@@ -213,6 +216,7 @@ async function runTrace() {
 
 function showEmpty() {
   trace = null;
+  document.body.dataset.status = "empty";
   dom.empty.hidden = false;
   dom.views.hidden = true;
   dom.strip.replaceChildren();

@@ -32,11 +32,6 @@ export function tokenTicks(strings, index, maxLabels = MAX_TICK_LABELS) {
   return { tickvals, ticktext: tickvals.map((p) => strings[index[p]]) };
 }
 
-function labelMargin(labels) {
-  const longest = Math.max(4, ...labels.map((s) => s.length));
-  return Math.min(110, 14 + 7 * longest);
-}
-
 function baseLayout(title, extra = {}) {
   return {
     title: { text: title, font: { size: 13 }, x: 0, xanchor: "left", y: 0.985, yanchor: "top" },
@@ -55,7 +50,8 @@ function maskCausal(matrix, index) {
 
 /**
  * One attention map. `matrix` rows are queries, columns keys, over the tokens `index`
- * (default all). Options: causal (blank the future), title, zmax, hover labels.
+ * (default all). Options: causal (blank the future), title, zmax, valueName, square
+ * (default true: square cells; false fills a wide box).
  */
 export function attentionFigure(matrix, strings, opts = {}) {
   const index = opts.index ?? matrix.map((_, i) => i);
@@ -69,13 +65,12 @@ export function attentionFigure(matrix, strings, opts = {}) {
     text: z.map((row, i) => row.map((_, j) => `query ${label[i]}<br>key ${label[j]}`)),
     hovertemplate: `%{text}<br>${opts.valueName ?? "weight"} %{z:.4f}<extra></extra>`,
   };
-  const margin = labelMargin(ticks.ticktext);
-  const axis = { ...ticks, showgrid: false, zeroline: false, range: [-0.5, index.length - 0.5] };
+  const axis = { ...ticks, showgrid: false, zeroline: false, range: [-0.5, index.length - 0.5], automargin: true };
   const layout = baseLayout(opts.title ?? "Attention", {
-    margin: { t: 30, r: 10, b: margin, l: margin },
+    margin: { t: 30, r: 10, b: 10, l: 10 },
     xaxis: { ...axis, title: { text: "key (attended to)" }, tickangle: -60, constrain: "domain" },
     yaxis: { ...axis, title: { text: "query (attending)" }, range: [index.length - 0.5, -0.5],
-      scaleanchor: "x", constrain: "domain" },
+      ...(opts.square === false ? {} : { scaleanchor: "x", constrain: "domain" }) },
   });
   const highlight = [{ xref: "x", yref: "y", index, along: "both", extent: index.length }];
   return { data: [trace], layout, highlight };
@@ -166,7 +161,7 @@ export function stateFigure(matrix, strings, opts = {}) {
   const z = order.map((u) => matrix.map((row) => row[u]));
   const positions = matrix.map((_, t) => t);
   const xt = tokenTicks(strings, positions);
-  const stride = Math.max(1, Math.ceil(D / 24));
+  const stride = Math.max(1, Math.ceil(D / 12));
   const yvals = order.map((_, r) => r).filter((r) => r % stride === 0);
   const [zmin, zmax] = opts.range ?? [-1, 1];
   const name = opts.valueName ?? "value";
@@ -177,10 +172,10 @@ export function stateFigure(matrix, strings, opts = {}) {
     hovertemplate: `%{text}<br>${name} %{z:.4f}<extra></extra>`,
   };
   const layout = baseLayout(opts.title ?? name, {
-    margin: { t: 30, r: 10, b: labelMargin(xt.ticktext), l: 52 },
-    xaxis: { ...xt, tickangle: -60, showgrid: false, zeroline: false, range: [-0.5, matrix.length - 0.5] },
+    margin: { t: 30, r: 10, b: 10, l: 10 },
+    xaxis: { ...xt, tickangle: -60, showgrid: false, zeroline: false, range: [-0.5, matrix.length - 0.5], automargin: true },
     yaxis: { tickvals: yvals, ticktext: yvals.map((r) => String(order[r])), title: { text: "unit" },
-      range: [D - 0.5, -0.5], showgrid: false, zeroline: false },
+      range: [D - 0.5, -0.5], showgrid: false, zeroline: false, automargin: true },
   });
   return { data: [trace], layout, highlight: [{ xref: "x", yref: "y", index: positions, along: "x", extent: D }] };
 }
@@ -232,9 +227,9 @@ export function unitLinesFigure(matrix, units, strings, opts = {}) {
   }));
   const xt = tokenTicks(strings, positions, 32);
   const layout = baseLayout(opts.title ?? "Units over positions", {
-    margin: { t: 30, r: 10, b: labelMargin(xt.ticktext), l: 52 }, plot_bgcolor: "#ffffff",
-    xaxis: { ...xt, tickangle: -60, range: [-0.5, matrix.length - 0.5], showgrid: false, zeroline: false },
-    yaxis: { title: { text: opts.valueName ?? "value" }, zeroline: true, zerolinecolor: "#c8ccd2" },
+    margin: { t: 30, r: 10, b: 10, l: 10 }, plot_bgcolor: "#ffffff",
+    xaxis: { ...xt, tickangle: -60, range: [-0.5, matrix.length - 0.5], showgrid: false, zeroline: false, automargin: true },
+    yaxis: { title: { text: opts.valueName ?? "value" }, zeroline: true, zerolinecolor: "#c8ccd2", automargin: true },
     legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom" },
   });
   return { data, layout, highlight: [{ xref: "x", yref: "paper", index: positions, along: "x", paper: true }] };

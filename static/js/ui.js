@@ -28,6 +28,7 @@ export function plotConfig(filename) {
   return {
     responsive: true,
     displaylogo: false,
+    showSendToCloud: false, // plotly.js 4 offers uploading to Plotly Cloud: never, this app is offline
     scrollZoom: false,
     toImageButtonOptions: { format: "png", filename, scale: 2 },
     modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],

@@ -61,7 +61,9 @@ export function attentionTitle(st) {
 export function attentionView(att, strings, st) {
   const { matrix, index } = prepareAttention(attentionMatrix(att, st), displayOptions(st));
   const valueName = st.view === "rollout" ? "rollout" : "weight";
-  const fig = attentionFigure(matrix, strings, { index, causal: att.causal, title: attentionTitle(st), valueName });
+  const fig = attentionFigure(matrix, strings, {
+    index, causal: att.causal, title: attentionTitle(st), valueName, square: st.square,
+  });
   return { fig, matrix, index };
 }
 
@@ -154,4 +156,35 @@ export function recurrentPick(parts, cell) {
   const names = Object.keys(parts);
   const L = parts[names[0]].shape[0];
   return { view: names[Math.floor(cell / L)], layer: cell % L };
+}
+
+/** Token `t` of one tokenisation to the first overlapping token of another (by spans). */
+export function mapToken(t, fromSpans, toSpans) {
+  if (t === null || t < 0) return -1;
+  if (fromSpans === toSpans) return t;
+  const [a, b] = fromSpans[t];
+  return toSpans.findIndex(([c, d]) => c < b && d > a);
+}
+
+/**
+ * Rows of the comparison table over the tokens `strings`: per position each model's top-1
+ * next token, its probability, the surprisal of the actual next token, whether the guess
+ * was right (`hit`) and the lowest surprisal (`best`); `disagree` when top-1s differ.
+ * `models[k].at(t)` gives that model's position for token t (tokenisations may differ).
+ */
+export function comparisonRows(strings, models) {
+  return strings.map((token, t) => {
+    const next = t + 1 < strings.length ? strings[t + 1] : null;
+    const cells = models.map(({ predictions: p, at = (i) => i }) => {
+      const i = at(t);
+      if (i < 0) return { top: null, prob: null, bits: null, hit: false };
+      const top = p.top_strings[i][0];
+      return { top, prob: p.top_probs[i][0], bits: p.surprisal_bits[i], hit: next !== null && top === next };
+    });
+    const known = cells.map((c) => c.bits).filter((b) => b !== null && b !== undefined);
+    const best = known.length > 1 ? Math.min(...known) : null;
+    cells.forEach((c) => { c.best = best !== null && c.bits === best; });
+    const tops = new Set(cells.map((c) => c.top).filter((x) => x !== null));
+    return { t, token, next, cells, disagree: tops.size > 1 };
+  });
 }

@@ -190,3 +190,26 @@ test("surprisal colours run light to dark, with readable ink", () => {
   assert.equal(inkFor(colourAt(0)), "#1d232b");
   assert.equal(inkFor(colourAt(12)), "#ffffff");
 });
+
+import { comparisonRows, mapToken } from "../../static/js/views.js";
+
+test("comparison rows flag disagreeing top-1 guesses, hits and the lowest surprisal", () => {
+  const strings = ["the", "␣cat", "␣sat"];
+  const a = { predictions: { top_strings: [["␣cat"], ["␣sat"], ["."]], top_probs: [[0.5], [0.4], [0.3]], surprisal_bits: [1, 2, null] } };
+  const b = { predictions: { top_strings: [["␣dog"], ["␣sat"], [","]], top_probs: [[0.6], [0.2], [0.3]], surprisal_bits: [3, 1.5, null] } };
+  const rows = comparisonRows(strings, [a, b]);
+  assert.deepEqual(rows.map((r) => r.disagree), [true, false, true]);
+  assert.deepEqual(rows[0].cells.map((c) => c.hit), [true, false]);
+  assert.deepEqual(rows[0].cells.map((c) => c.best), [true, false]);
+  assert.deepEqual(rows[1].cells.map((c) => c.best), [false, true]);
+  assert.equal(rows[2].next, null);
+  assert.deepEqual(rows[2].cells.map((c) => c.best), [false, false]); // no next token: nothing scored
+});
+
+test("tokens map between tokenisations by overlapping character spans", () => {
+  const a = [[0, 3], [3, 7]];
+  const b = [[0, 1], [1, 3], [3, 5], [5, 7]];
+  assert.equal(mapToken(1, a, a), 1);
+  assert.equal(mapToken(1, a, b), 2);
+  assert.equal(mapToken(-1, a, b), -1);
+});

@@ -1,0 +1,112 @@
+"""Helpers shared by the browser tests and bench/bench_frontend.py: tiny random-init
+checkpoints in a folder, a real uvicorn server on a free port, and a headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # bench/ runs this from a checkout, uninstalled
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+TINY_CONFIGS: dict[str, dict[str, Any]] = {
+    "transformer": {"n_layers": 2, "n_heads": 2, "d_model": 32, "d_mlp": 64, "n_ctx": 256, "d_vocab": 4096},
+    "lstm": {"n_layers": 2, "d_embed": 16, "d_hidden": 24, "d_vocab": 4096},
+    "gru": {"n_layers": 2, "d_embed": 16, "d_hidden": 24, "d_vocab": 4096},
+    "rnn": {"n_layers": 2, "d_embed": 16, "d_hidden": 24, "d_vocab": 4096},
+}
+# Default init gives near-uniform attention; noise makes rows differ, so a misaligned row or
+# a swapped label shows up in the tests.
+WEIGHT_NOISE = 0.3
+
+
+def build_tiny_models(folder: Path, archs: tuple[str, ...] = tuple(TINY_CONFIGS)) -> Path:
+    """Write tiny random-init checkpoints of ``archs`` and the shipped tokenizer to ``folder``."""
+    import torch
+
+    from models.checkpoint import CHECKPOINT_DIR, TOKENIZER_FILE, build_net, save_checkpoint
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(CHECKPOINT_DIR / TOKENIZER_FILE, folder / TOKENIZER_FILE)
+    for seed, arch in enumerate(archs):
+        torch.manual_seed(seed)
+        net = build_net(arch, TINY_CONFIGS[arch])
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(torch.randn_like(p) * WEIGHT_NOISE)
+        n_params = sum(p.numel() for p in net.parameters())
+        card = {"name": arch, "arch": arch, "config": asdict(net.cfg), "n_params": n_params, "metrics": {}}
+        save_checkpoint(folder, arch, net, card)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/api/v1/models", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"server at {url} not ready after {timeout} s")
+
+
+@contextmanager
+def run_server(models_dir: Path, log_path: Path | None = None, timeout: float = 60) -> Iterator[str]:
+    """A real uvicorn serving the app on 127.0.0.1 with ``models_dir``; yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ATTENZIONE_MODELS_DIR": str(models_dir),
+        "ATTENZIONE_TORCH_THREADS": "1",
+        "ATTENZIONE_LOG_LEVEL": "warning",
+    }
+    cmd = ["nice", "-n", "15", sys.executable, "-m", "uvicorn", "app.main:app"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc, timeout)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log_path:
+            log.close()  # type: ignore[union-attr]
+
+
+def launch_chromium(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
