@@ -3,6 +3,8 @@ rounding it states: attention, residual stream, h, c, gates and surprisal."""
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,22 @@ def test_api_attention_rows_sum_to_one_and_upper_triangle_is_zero(client, decode
     t = att.shape[-1]
     assert np.allclose(att.sum(-1), 1, atol=t * tolerance(6))
     assert np.all(att[..., np.triu_indices(t, k=1)[0], np.triu_indices(t, k=1)[1]] == 0)
+
+
+def test_api_f16_is_exactly_the_float16_of_the_models_values(client, lms):
+    """Bit for bit: the lower triangle of each attention map, then the residual stream."""
+    body = {"model": "transformer", "text": TEXT, "encoding": "f16", "parts": ["attention", "resid"]}
+    parts = client.post("/api/v1/trace", json=body).json()["parts"]
+    ref = lms["transformer"].trace(TEXT)
+    att = ref.attention["self"]
+    t = att.shape[-1]
+    rows, cols = np.tril_indices(t)
+    expected = {
+        "attention": att[..., rows, cols].astype("<f2").tobytes(),
+        "resid": ref.states["resid"].astype("<f2").tobytes(),
+    }
+    got = {
+        "attention": base64.b64decode(parts["attention"]["self"]["data"]),
+        "resid": base64.b64decode(parts["resid"]["data"]),
+    }
+    assert got == expected
