@@ -100,9 +100,9 @@ function wireControls() {
 function renderModelBoxes() {
   const boxes = models.map((m) => {
     const input = el("input", { type: "checkbox", value: m.name, disabled: !m.available, name: "models" });
-    input.addEventListener("change", () => {
-      const names = [...dom.modelBoxes.querySelectorAll("input:checked")].map((i) => i.value);
-      store.set({ models: names });
+    input.addEventListener("change", () => { // keep the user's column order
+      const others = store.get().models.filter((n) => n !== m.name);
+      store.set({ models: input.checked ? [...others, m.name] : others });
     });
     return el("label", { class: m.available ? null : "off", title: m.reason ?? `${m.family}, ${m.n_layers} layers` },
       input, m.available ? m.name : `${m.name} (unavailable)`);
@@ -185,6 +185,7 @@ async function render() {
   if (focus.selected() >= tok.strings.length) focus.select(null, null);
   const shownNames = [...dom.columns.children].map((c) => c.dataset.model).join();
   if (shownNames !== result.models.map((m) => m.model).join()) {
+    dom.columns.querySelectorAll(".js-plotly-plot").forEach((gd) => Plotly.purge(gd));
     dom.columns.replaceChildren(...result.models.map((m) => el("article", { class: "col", "data-model": m.model },
       el("header", {}, el("h2", {}, m.model), el("span", { class: "muted" }, "")),
       el("div", { class: "plot", id: `plot-${m.model}` }))));
@@ -209,15 +210,15 @@ async function renderColumns() {
     let toToken;
     if (m.parts.attention) {
       const head = Math.min(st.head, mi.n_heads - 1);
-      ({ fig } = V.attentionView(m.parts.attention.self, strings, { view: st.view, layer, head, square: false }));
+      ({ fig } = V.attentionView(m.parts.attention.self, strings, { view: st.view, layer, head, square: false, maxLabels: ui.labelsThatFit(gd, 120) }));
       toToken = (p) => p.y;
     } else {
       const parts = V.recurrentParts(m.parts);
       const part = parts[st.part] ? st.part : "h";
-      ({ fig } = V.stateView(parts, strings, { view: part, layer, sort: "index" }));
+      ({ fig } = V.stateView(parts, strings, { view: part, layer, sort: "index", maxLabels: 30 }));
       toToken = (p) => p.x;
     }
-    fig.layout.title.text = fig.layout.title.text.replace(" (Abnar & Zuidema 2020)", "");
+    fig.layout.title.text = fig.layout.title.text.replace(" (Abnar & Zuidema 2020)", "").replace(" (rows need not sum to 1)", "");
     await ui.renderPlot(gd, fig, `attenzione-compare-${m.model}`, { token: toModel(m, focus.current()) });
     gd.toPrimary = (i) => V.mapToken(i, tokensOf(m).spans, primary().spans);
     ui.linkPlot(gd, focus, (p) => gd.toPrimary(toToken(p)), (p) => focus.select(gd.toPrimary(toToken(p)), gd));

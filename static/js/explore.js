@@ -55,6 +55,11 @@ function viewsFor(m) {
   return [...["h", "c"].filter((p) => m.parts.includes(p)), ...m.gates];
 }
 
+/** Parts to fetch: what the views draw (a Transformer's residual stream is not drawn yet). */
+function partsFor(m) {
+  return m.family === "transformer" ? ["attention", "predictions"] : m.parts.filter((p) => p !== "logits" && p !== "resid");
+}
+
 /** Bring view, layer and head into range for the chosen model. */
 function normalise(st) {
   const m = info(st.model);
@@ -195,8 +200,9 @@ async function runTrace() {
   const started = performance.now();
   document.body.dataset.status = "loading"; // for tests and the benchmark
   try {
-    const result = await fetchTrace({ model: st.model, text: st.text }, ctrl.signal);
+    const result = await fetchTrace({ model: st.model, text: st.text, parts: partsFor(info(st.model)) }, ctrl.signal);
     if (inflight !== ctrl) return;
+    performance.mark("attz-fetched");
     trace = result;
     gridKey = null;
     ui.showError(dom.error, null);
@@ -247,19 +253,28 @@ async function render() {
     dom.strip.dataset.text = trace.text;
   }
   if (focus.selected() >= strings.length) focus.select(null, null);
+  performance.mark("attz-strip");
   if (trace.family === "transformer") await renderAttention(st, strings);
   else await renderRecurrent(st, strings);
-  requestAnimationFrame(() => performance.mark("attz-painted"));
+  performance.mark("attz-main");
+  afterPaint(() => performance.mark("attz-painted")); // read by bench/bench_frontend.py
   onFocus(focus.current(), null);
-  requestAnimationFrame(() => setTimeout(() => renderGrid(store.get()), 0)); // after the paint
+  afterPaint(async () => { // the grid must not delay the large map's first paint
+    await renderGrid(store.get());
+    performance.mark("attz-grid");
+  });
 }
+
+/** Run `fn` once the next frame has been painted. */
+const afterPaint = (fn) => requestAnimationFrame(() => setTimeout(fn, 0));
 
 async function renderAttention(st, strings) {
   const att = trace.parts.attention.self;
-  const { fig, matrix, index } = V.attentionView(att, strings, st);
+  dom.linesPlot.hidden = true;
+  dom.mainPlot.hidden = false; // shown before sizing its labels
+  const { fig, matrix, index } = V.attentionView(att, strings, { ...st, maxLabels: ui.labelsThatFit(dom.mainPlot) });
   const labels = index.map((t) => `#${t} ${strings[t]}`);
   shown = { matrix, rowLabels: labels, colLabels: labels, corner: "query \\ key" };
-  dom.linesPlot.hidden = true;
   await ui.renderPlot(dom.mainPlot, fig, `attenzione-${st.model}-attention`, { token: focus.current() });
   ui.linkPlot(dom.mainPlot, focus, (p) => plotIndex(p.y), (p) => focus.select(plotIndex(p.y), dom.mainPlot));
   dom.mainPlot.indexMap = index;
@@ -269,7 +284,7 @@ const plotIndex = (pos) => (dom.mainPlot.indexMap ? dom.mainPlot.indexMap[pos] :
 
 async function renderRecurrent(st, strings) {
   const parts = V.recurrentParts(trace.parts);
-  const { fig, matrix, order } = V.stateView(parts, strings, st);
+  const { fig, matrix, order } = V.stateView(parts, strings, { ...st, maxLabels: 40 });
   shown = { matrix, rowLabels: strings.map((s, t) => `#${t} ${s}`),
     colLabels: matrix[0] ? Array.from(matrix[0], (_, u) => `unit ${u}`) : [], corner: `token \\ ${st.view}` };
   dom.mainPlot.indexMap = null;

@@ -22,7 +22,9 @@ export const SURPRISAL_MAX = 12; // bits: log2 of the 4096-token vocabulary, i.e
 const HIGHLIGHT = "#d55e00"; // Okabe-Ito vermillion: visible on viridis, cividis and white
 const LINE_COLOURS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000"];
 const FONT = { family: "system-ui, -apple-system, Segoe UI, sans-serif", size: 12, color: "#1d232b" };
-export const MAX_TICK_LABELS = 48;
+// Plotly measures every tick label (a forced layout each): more than ~40 costs real time at
+// 256 tokens, and the hover label names every token anyway.
+export const MAX_TICK_LABELS = 40;
 
 /** Tick positions and labels for `index` (original token indices along an axis). */
 export function tokenTicks(strings, index, maxLabels = MAX_TICK_LABELS) {
@@ -32,9 +34,20 @@ export function tokenTicks(strings, index, maxLabels = MAX_TICK_LABELS) {
   return { tickvals, ticktext: tickvals.map((p) => strings[index[p]]) };
 }
 
+// Margins sized from the labels, not plotly's automargin: automargin draws the figure again
+// (2-4x the time of a 256-token heatmap). ~7 px per character at 12 px; x labels at -60°.
+function leftMargin(labels, title = true) {
+  return Math.min(130, (title ? 30 : 10) + 7 * Math.max(3, ...labels.map((s) => s.length)));
+}
+
+function bottomMargin(labels, title = true) {
+  return Math.min(130, (title ? 34 : 16) + Math.round(6.1 * Math.max(3, ...labels.map((s) => s.length))));
+}
+
 function baseLayout(title, extra = {}) {
   return {
-    title: { text: title, font: { size: 13 }, x: 0, xanchor: "left", y: 0.985, yanchor: "top" },
+    title: { text: title, font: { size: 13 }, x: 0, xanchor: "left", xref: "container", y: 1, yref: "container",
+      yanchor: "top", pad: { t: 8, l: 8 } },
     font: FONT,
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "#eef0f3", // shows through masked (future) cells
@@ -50,24 +63,30 @@ function maskCausal(matrix, index) {
 
 /**
  * One attention map. `matrix` rows are queries, columns keys, over the tokens `index`
- * (default all). Options: causal (blank the future), title, zmax, valueName, square
- * (default true: square cells; false fills a wide box).
+ * (default all). Options: causal (blank the future), title, notes (a second title line),
+ * zmax, valueName, square
+ * (default true: square cells; false fills a wide box), maxLabels (tick labels per axis).
  */
 export function attentionFigure(matrix, strings, opts = {}) {
   const index = opts.index ?? matrix.map((_, i) => i);
   const z = opts.causal ? maskCausal(matrix, index) : matrix.map((row) => Array.from(row));
-  const ticks = tokenTicks(strings, index);
+  const ticks = tokenTicks(strings, index, opts.maxLabels);
   const label = index.map((t) => `#${t} ${strings[t]}`);
+  const cap = opts.zmax ? { zmax: opts.zmax, capped: false } : colourCap(z);
   const trace = {
     type: "heatmap", z, x: index.map((_, j) => j), y: index.map((_, i) => i),
-    colorscale: VIRIDIS, zmin: 0, zmax: opts.zmax ?? (maxOrOne(z) || 1), hoverongaps: false,
+    colorscale: VIRIDIS, zmin: 0, zmax: cap.zmax, hoverongaps: false,
     colorbar: { title: { text: opts.valueName ?? "weight", side: "right" }, thickness: 12, len: 0.9 },
     text: z.map((row, i) => row.map((_, j) => `query ${label[i]}<br>key ${label[j]}`)),
     hovertemplate: `%{text}<br>${opts.valueName ?? "weight"} %{z:.4f}<extra></extra>`,
   };
-  const axis = { ...ticks, showgrid: false, zeroline: false, range: [-0.5, index.length - 0.5], automargin: true };
+  const axis = { ...ticks, showgrid: false, zeroline: false, range: [-0.5, index.length - 0.5], ticklabeloverflow: "allow" };
+  const notes = [...(opts.notes ?? []), cap.capped ? `colours capped at the 99th percentile, ${cap.zmax.toFixed(3)}` : ""]
+    .filter(Boolean);
   const layout = baseLayout(opts.title ?? "Attention", {
-    margin: { t: 30, r: 10, b: 10, l: 10 },
+    annotations: notes.length ? [{ text: notes.join(" · "), xref: "paper", x: 0, xanchor: "left", yref: "paper", y: 1,
+      yanchor: "bottom", yshift: 4, showarrow: false, font: { size: 11, color: "#5b6572" } }] : [],
+    margin: { t: notes.length ? 46 : 30, r: 10, b: bottomMargin(ticks.ticktext), l: leftMargin(ticks.ticktext) },
     xaxis: { ...axis, title: { text: "key (attended to)" }, tickangle: -60, constrain: "domain" },
     yaxis: { ...axis, title: { text: "query (attending)" }, range: [index.length - 0.5, -0.5],
       ...(opts.square === false ? {} : { scaleanchor: "x", constrain: "domain" }) },
@@ -76,10 +95,19 @@ export function attentionFigure(matrix, strings, opts = {}) {
   return { data: [trace], layout, highlight };
 }
 
-function maxOrOne(z) {
-  let m = 0;
-  for (const row of z) for (const v of row) if (v !== null && v > m) m = v;
-  return m;
+/**
+ * Top of the colour scale: the 99th percentile of the shown values (the maximum for small
+ * maps). On long texts a few early rows (one key, weight 1) would otherwise leave every
+ * other cell the darkest colour. Returns {zmax, capped: whether some values exceed it}.
+ */
+export function colourCap(z, q = 0.99) {
+  const values = [];
+  for (const row of z) for (const v of row) if (v !== null && !Number.isNaN(v)) values.push(v);
+  if (!values.length) return { zmax: 1, capped: false };
+  const sorted = Float64Array.from(values).sort();
+  const max = sorted[sorted.length - 1];
+  const zmax = sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return zmax > 0 && zmax < max ? { zmax, capped: true } : { zmax: max || 1, capped: false };
 }
 
 /**
@@ -141,12 +169,12 @@ export function modelViewFigure(maps, opts = {}) {
   const pool = poolFactor(n);
   const cells = maps.flatMap((heads, l) => heads.map(({ matrix, index }, h) => {
     const z = maxPool(opts.causal ? maskCausal(matrix, index) : matrix, pool);
-    return { row: l, col: h, z, zmin: 0, zmax: maxOrOne(z) || 1,
+    return { row: l, col: h, z, zmin: 0, zmax: colourCap(z).zmax,
       highlight: { index, pool, along: "both", extent: z.length } };
   }));
-  const note = pool > 1 ? ` — thumbnails max-pooled ${pool}×${pool}` : "";
+  const note = pool > 1 ? ` (max-pooled ${pool}×${pool})` : "";
   return thumbnailGrid(cells, {
-    nRows: maps.length, nCols: maps[0].length, title: `Every layer × head${note}. Click one to enlarge.`,
+    nRows: maps.length, nCols: maps[0].length, title: `All layers × heads${note} · click to enlarge`,
     rowLabels: maps.map((_, l) => `L${l}`), colLabels: maps[0].map((_, h) => `H${h}`),
   });
 }
@@ -160,7 +188,7 @@ export function stateFigure(matrix, strings, opts = {}) {
   const order = opts.order ?? Array.from({ length: D }, (_, u) => u);
   const z = order.map((u) => matrix.map((row) => row[u]));
   const positions = matrix.map((_, t) => t);
-  const xt = tokenTicks(strings, positions);
+  const xt = tokenTicks(strings, positions, opts.maxLabels);
   const stride = Math.max(1, Math.ceil(D / 12));
   const yvals = order.map((_, r) => r).filter((r) => r % stride === 0);
   const [zmin, zmax] = opts.range ?? [-1, 1];
@@ -172,10 +200,10 @@ export function stateFigure(matrix, strings, opts = {}) {
     hovertemplate: `%{text}<br>${name} %{z:.4f}<extra></extra>`,
   };
   const layout = baseLayout(opts.title ?? name, {
-    margin: { t: 30, r: 10, b: 10, l: 10 },
-    xaxis: { ...xt, tickangle: -60, showgrid: false, zeroline: false, range: [-0.5, matrix.length - 0.5], automargin: true },
+    margin: { t: 30, r: 10, b: bottomMargin(xt.ticktext, false), l: 58 },
+    xaxis: { ...xt, tickangle: -60, showgrid: false, zeroline: false, range: [-0.5, matrix.length - 0.5], ticklabeloverflow: "allow" },
     yaxis: { tickvals: yvals, ticktext: yvals.map((r) => String(order[r])), title: { text: "unit" },
-      range: [D - 0.5, -0.5], showgrid: false, zeroline: false, automargin: true },
+      range: [D - 0.5, -0.5], showgrid: false, zeroline: false, ticklabeloverflow: "allow" },
   });
   return { data: [trace], layout, highlight: [{ xref: "x", yref: "y", index: positions, along: "x", extent: D }] };
 }
@@ -195,9 +223,9 @@ export function recurrentGridFigure(maps, opts = {}) {
     return { row: l, col: c, z, zmin, zmax,
       highlight: { index: m.map((_, t) => t), pool, along: "x", extent: z.length } };
   }));
-  const note = pool > 1 || unitPool > 1 ? " — thumbnails pooled" : "";
+  const note = pool > 1 || unitPool > 1 ? " (pooled)" : "";
   return thumbnailGrid(cells, {
-    nRows: nLayers, nCols: parts.length, colorscale: CIVIDIS, title: `Every state and gate${note}. Click to enlarge.`,
+    nRows: nLayers, nCols: parts.length, colorscale: CIVIDIS, title: `All states and gates${note} · click to enlarge`,
     rowLabels: maps[parts[0]].map((_, l) => `L${l}`), colLabels: parts,
   });
 }
@@ -227,9 +255,9 @@ export function unitLinesFigure(matrix, units, strings, opts = {}) {
   }));
   const xt = tokenTicks(strings, positions, 32);
   const layout = baseLayout(opts.title ?? "Units over positions", {
-    margin: { t: 30, r: 10, b: 10, l: 10 }, plot_bgcolor: "#ffffff",
-    xaxis: { ...xt, tickangle: -60, range: [-0.5, matrix.length - 0.5], showgrid: false, zeroline: false, automargin: true },
-    yaxis: { title: { text: opts.valueName ?? "value" }, zeroline: true, zerolinecolor: "#c8ccd2", automargin: true },
+    margin: { t: 30, r: 10, b: bottomMargin(xt.ticktext, false), l: 58 }, plot_bgcolor: "#ffffff",
+    xaxis: { ...xt, tickangle: -60, range: [-0.5, matrix.length - 0.5], showgrid: false, zeroline: false, ticklabeloverflow: "allow" },
+    yaxis: { title: { text: opts.valueName ?? "value" }, zeroline: true, zerolinecolor: "#c8ccd2", ticklabeloverflow: "allow" },
     legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom" },
   });
   return { data, layout, highlight: [{ xref: "x", yref: "paper", index: positions, along: "x", paper: true }] };

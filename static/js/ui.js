@@ -54,13 +54,19 @@ export async function renderPlot(gd, fig, filename, { token = null, shapes = [] 
   await Plotly.react(gd, fig.data, layout, plotConfig(filename));
 }
 
+/** How many token labels fit along a plot's height (about 14 px each, after margins). */
+export function labelsThatFit(gd, reserved = 150) {
+  return Math.max(8, Math.floor((gd.clientHeight - reserved) / 14));
+}
+
 /** Refit a plot when its box changes (panels shown or hidden), not only on window resize. */
 function watchSize(gd) {
   if (gd.sizeWatcher) return;
   let frame = 0;
   gd.sizeWatcher = new ResizeObserver(() => {
     cancelAnimationFrame(frame);
-    frame = requestAnimationFrame(() => { if (gd.data && !gd.hidden) Plotly.Plots.resize(gd); });
+    // fires with size 0 when a plot is hidden or removed: plotly can only resize a shown one
+    frame = requestAnimationFrame(() => { if (gd.data && gd.isConnected && gd.offsetParent) Plotly.Plots.resize(gd); });
   });
   gd.sizeWatcher.observe(gd);
 }

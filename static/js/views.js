@@ -43,6 +43,7 @@ export function attentionMatrix(att, st) {
   return tensorMatrix(att, st.layer, st.head);
 }
 
+/** The view's name and its display notes (hidden sink, filter), for the figure title. */
 export function attentionTitle(st) {
   const what = {
     head: `Layer ${st.layer} · head ${st.head}`,
@@ -54,15 +55,16 @@ export function attentionTitle(st) {
   const notes = [hideFirst ? "first token hidden, rows renormalised" : "",
     filter.kind === "topk" ? `top ${filter.value} per row` : "",
     filter.kind === "threshold" ? `weights ≥ ${filter.value}` : ""].filter(Boolean);
-  return notes.length ? `${what} · ${notes.join(" · ")}` : what;
+  return { title: what, notes };
 }
 
 /** The large attention map: {fig, matrix, index} with display options applied. */
 export function attentionView(att, strings, st) {
   const { matrix, index } = prepareAttention(attentionMatrix(att, st), displayOptions(st));
   const valueName = st.view === "rollout" ? "rollout" : "weight";
+  const { title, notes } = attentionTitle(st);
   const fig = attentionFigure(matrix, strings, {
-    index, causal: att.causal, title: attentionTitle(st), valueName, square: st.square,
+    index, causal: att.causal, title, notes, valueName, square: st.square, maxLabels: st.maxLabels,
   });
   return { fig, matrix, index };
 }
@@ -118,7 +120,7 @@ export function stateView(parts, strings, st) {
   const order = unitOrder(matrix, st.sort, st.token);
   const sorted = { variance: " · units by variance", token: " · units by value at the selected token" }[st.sort] ?? "";
   const fig = stateFigure(matrix, strings, {
-    order: order ?? undefined, range: partRange(st.view, matrix), valueName: st.view,
+    order: order ?? undefined, range: partRange(st.view, matrix), valueName: st.view, maxLabels: st.maxLabels,
     title: `Layer ${st.layer} · ${partLabel(st.view)}${sorted}`,
   });
   return { fig, matrix, order };

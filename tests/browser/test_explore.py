@@ -73,7 +73,7 @@ def test_mean_max_and_rollout_match_numpy(page: Any, server: str) -> None:
     att = decode(api_trace(server, "transformer", REPEATED)["parts"]["attention"]["self"])
     mask = np.tril(np.ones(att.shape[-2:], dtype=bool))
     expected = {"mean": att[1].mean(0), "max": att[1].max(0)}
-    mixed = [0.5 * att[l].mean(0) + 0.5 * np.eye(5) for l in range(2)]
+    mixed = [0.5 * att[layer].mean(0) + 0.5 * np.eye(5) for layer in range(2)]
     mixed = [m / m.sum(1, keepdims=True) for m in mixed]
     expected["rollout"] = mixed[1] @ mixed[0]
     for view, want in expected.items():
@@ -98,7 +98,9 @@ def test_hiding_the_sink_renormalises_rows_and_topk_keeps_k(page: Any, server: s
     np.testing.assert_allclose(z.sum(1), 1, atol=1e-9)
     page.select_option("#filter", "topk")
     page.fill("#filter-value", "1")
-    wait_js(page, "document.querySelector('#main-plot').layout.title.text.includes('top 1 per row')")
+    wait_js(
+        page, "document.querySelector('#main-plot').layout.annotations[0]?.text.includes('top 1 per row')"
+    )
     z = np.nan_to_num(z_matrix(figure(page, MAIN)))
     assert ((z > 0).sum(1) == 1).all()
 

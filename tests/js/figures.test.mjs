@@ -213,3 +213,12 @@ test("tokens map between tokenisations by overlapping character spans", () => {
   assert.equal(mapToken(1, a, b), 2);
   assert.equal(mapToken(-1, a, b), -1);
 });
+
+import { colourCap } from "../../static/js/figures.js";
+
+test("colour scale tops out at the 99th percentile on long maps, the maximum on short ones", () => {
+  assert.deepEqual(colourCap([[1, null], [0.5, 0.5]]), { zmax: 1, capped: false });
+  const many = [Array.from({ length: 1000 }, (_, i) => (i === 0 ? 1 : 0.01 * (i % 10)))];
+  const cap = colourCap(many);
+  assert.ok(cap.capped && cap.zmax === 0.09);
+});
