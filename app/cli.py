@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from models.errors import TextError
 
 from .registry import Registry
+from .schemas import MAX_TOP_K
 from .settings import get_settings
 
 
@@ -83,6 +84,17 @@ def _trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _top_k(value: str) -> int:
+    """--top-k as the API takes it: 1 to MAX_TOP_K (torch.topk fails on k < 0)."""
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= k <= MAX_TOP_K:
+        raise argparse.ArgumentTypeError(f"{k} is out of range; use 1 to {MAX_TOP_K}")
+    return k
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="attenzione", description="See inside small language models.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tr.add_argument("text")
     tr.add_argument("--model", "-m", default="transformer")
     tr.add_argument("--format", choices=("table", "json"), default="table")
-    tr.add_argument("--top-k", type=int, default=3)
+    tr.add_argument("--top-k", type=_top_k, default=3, help=f"next-token candidates, 1 to {MAX_TOP_K}")
     tr.set_defaults(func=_trace)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # unavailable models are shown in the output
