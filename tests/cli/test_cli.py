@@ -91,3 +91,16 @@ def test_no_command_exits_non_zero_with_usage(attenzione):
     r = attenzione()
     assert r.returncode != 0
     assert "usage: attenzione" in r.stderr
+
+
+def test_trace_top_k_out_of_range_exits_non_zero_naming_the_range(attenzione):
+    for value in ("-1", "0", "51"):
+        r = attenzione("trace", "Hello", "--top-k", value)
+        assert r.returncode == 2
+        assert "1 to 50" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_trace_argument_that_is_not_utf8_exits_non_zero_with_a_clear_message(attenzione):
+    r = attenzione("trace", "bad \udcff byte")  # the byte 0xff on the command line
+    assert r.returncode != 0
+    assert "surrogate" in r.stderr and "Traceback" not in r.stderr
