@@ -204,13 +204,14 @@ async function renderColumns() {
     const mi = info(m.model);
     const layer = Math.min(st.layer, mi.n_layers - 1);
     const mean = m.predictions.mean_surprisal_bits;
-    col.querySelector("header .muted").textContent = `${m.family} · mean surprisal ${mean === null ? "—" : mean.toFixed(2)} bits`;
+    const family = m.family === m.model ? "" : `${m.family} · `;
+    col.querySelector("header .muted").textContent = `${family}mean surprisal ${mean === null ? "—" : mean.toFixed(2)} bits/token`;
     const gd = col.querySelector(".plot");
     let fig;
     let toToken;
     if (m.parts.attention) {
       const head = Math.min(st.head, mi.n_heads - 1);
-      ({ fig } = V.attentionView(m.parts.attention.self, strings, { view: st.view, layer, head, square: false, maxLabels: ui.labelsThatFit(gd, 120) }));
+      ({ fig } = V.attentionView(m.parts.attention.self, strings, { view: st.view, layer, head, square: false, maxLabels: ui.labelsThatFit(gd, 116) }));
       toToken = (p) => p.y;
     } else {
       const parts = V.recurrentParts(m.parts);

@@ -87,7 +87,7 @@ async function start() {
   const usable = models.filter((m) => m.available);
   ui.fillSelect(dom.model, models.map((m) => ({
     value: m.name, disabled: !m.available, title: m.reason ?? "",
-    label: m.available ? `${m.name} (${m.family})` : `${m.name} — unavailable`,
+    label: m.available ? `${m.name} (${m.family})` : `${m.name} — unavailable: ${shortReason(m.reason)}`,
   })));
   dom.model.disabled = !usable.length;
   if (!usable.length) {
@@ -143,6 +143,11 @@ function syncControls() {
     dom.sort.value = st.sort;
     if (document.activeElement !== dom.units) dom.units.value = st.units.join(", ");
   }
+}
+
+/** "…/gru.json: model card is missing" -> "model card is missing" (the path is in the tooltip). */
+function shortReason(reason) {
+  return (reason ?? "unknown").split(": ").pop();
 }
 
 function describe(m) {

@@ -80,7 +80,8 @@ export function attentionFigure(matrix, strings, opts = {}) {
     text: z.map((row, i) => row.map((_, j) => `query ${label[i]}<br>key ${label[j]}`)),
     hovertemplate: `%{text}<br>${opts.valueName ?? "weight"} %{z:.4f}<extra></extra>`,
   };
-  const axis = { ...ticks, showgrid: false, zeroline: false, range: [-0.5, index.length - 0.5], ticklabeloverflow: "allow" };
+  const axis = { ...ticks, showgrid: false, zeroline: false, range: [-0.5, index.length - 0.5], ticklabeloverflow: "allow",
+    tickfont: { size: 11 } };
   const notes = [...(opts.notes ?? []), cap.capped ? `colours capped at the 99th percentile, ${cap.zmax.toFixed(3)}` : ""]
     .filter(Boolean);
   const layout = baseLayout(opts.title ?? "Attention", {

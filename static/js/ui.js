@@ -54,9 +54,9 @@ export async function renderPlot(gd, fig, filename, { token = null, shapes = [] 
   await Plotly.react(gd, fig.data, layout, plotConfig(filename));
 }
 
-/** How many token labels fit along a plot's height (about 14 px each, after margins). */
-export function labelsThatFit(gd, reserved = 150) {
-  return Math.max(8, Math.floor((gd.clientHeight - reserved) / 14));
+/** How many token labels fit along a plot's height (11 px text: ~12.5 px each, after margins). */
+export function labelsThatFit(gd, reserved = 130) {
+  return Math.max(8, Math.floor((gd.clientHeight - reserved) / 12.5));
 }
 
 /** Refit a plot when its box changes (panels shown or hidden), not only on window resize. */

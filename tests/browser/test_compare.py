@@ -71,7 +71,7 @@ def test_table_shows_every_models_guesses_surprisal_and_disagreements(page: Any,
     means = [m["predictions"]["mean_surprisal_bits"] for m in api["models"]]
     assert f"{means[0]:.2f}" in foot and f"{means[1]:.2f}" in foot
     header = page.inner_text("#columns .col[data-model='gru'] header")
-    assert f"mean surprisal {means[1]:.2f} bits" in header
+    assert f"mean surprisal {means[1]:.2f} bits/token" in header
 
 
 def test_aggregate_attention_next_to_recurrent_state(page: Any, server: str) -> None:

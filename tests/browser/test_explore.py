@@ -266,7 +266,7 @@ def test_unavailable_models_are_listed_disabled_with_the_reason(page: Any, serve
     option = page.locator("#model option[value='gru']")
     assert option.is_disabled()
     assert "missing" in (option.get_attribute("title") or "")
-    assert re.search(r"unavailable", option.inner_text())
+    assert re.search(r"unavailable: .*missing", option.inner_text())
 
 
 def test_screenshot_explore(page: Any, server: str, artifacts: Path) -> None:
