@@ -97,16 +97,30 @@ class Saturated(ProblemError):
         )
 
 
+# Responses reach tens of MB (a 4-model compare with logits at 256 tokens is ~75 MB), so
+# the cache is bounded in bytes as well as in entries.
+CACHE_MAX_BYTES = 256 << 20
+
+
 class InferenceRunner:
     """Runs inference in the thread pool, at most ``max_concurrency`` at once, and caches
-    response bytes by key (same model, text and options -> same bytes)."""
+    response bytes by key (same model, text and options -> same bytes): at most
+    ``cache_size`` responses and ``cache_max_bytes`` bytes."""
 
-    def __init__(self, max_concurrency: int, queue_timeout_s: float, cache_size: int) -> None:
+    def __init__(
+        self,
+        max_concurrency: int,
+        queue_timeout_s: float,
+        cache_size: int,
+        cache_max_bytes: int = CACHE_MAX_BYTES,
+    ) -> None:
         keep_freed_memory()
         self._slots = asyncio.Semaphore(max_concurrency)
         self._timeout = queue_timeout_s
         self._cache: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._cache_bytes = 0
         self.cache_size = cache_size
+        self.cache_max_bytes = cache_max_bytes
         self.max_concurrency = max_concurrency
 
     async def run(self, key: Hashable, work: Callable[[], bytes]) -> tuple[bytes, dict[str, Any]]:
@@ -126,8 +140,15 @@ class InferenceRunner:
             dur = (time.perf_counter() - t0) * 1000
         finally:
             self._slots.release()
-        if self.cache_size:
-            self._cache[key] = body
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        self._remember(key, body)
         return body, {"cache": "miss", "dur_ms": dur}
+
+    def _remember(self, key: Hashable, body: bytes) -> None:
+        """Cache ``body``, then drop the least recently used until both limits hold."""
+        if not self.cache_size or len(body) > self.cache_max_bytes:
+            return
+        old = self._cache.pop(key, None)  # two identical requests may both have missed
+        self._cache_bytes += len(body) - (len(old) if old is not None else 0)
+        self._cache[key] = body
+        while len(self._cache) > self.cache_size or self._cache_bytes > self.cache_max_bytes:
+            self._cache_bytes -= len(self._cache.popitem(last=False)[1])
