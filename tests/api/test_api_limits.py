@@ -4,6 +4,7 @@ real HTTP (declared and chunked)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from app.limits import InferenceRunner
 from app.main import create_app
 from app.settings import Settings
 
@@ -205,3 +207,43 @@ def test_chunked_body_under_the_limit_is_traced(live_server):
 def test_server_still_answers_after_an_oversized_body(live_server):
     httpx.post(live_server + TRACE, content=BIG, headers={"content-type": "application/json"})
     assert httpx.get(live_server + "/healthz").status_code == 200
+
+
+def run_all(runner: InferenceRunner, jobs: list[tuple[str, int]]) -> list[str]:
+    """Run (key, body size) jobs one after another; the cache status of each."""
+
+    async def go() -> list[str]:
+        return [(await runner.run(key, lambda n=n: b"x" * n))[1]["cache"] for key, n in jobs]
+
+    return asyncio.run(go())
+
+
+def test_cache_is_bounded_in_bytes_as_well_as_entries():
+    runner = InferenceRunner(1, 1.0, cache_size=100, cache_max_bytes=1000)
+    statuses = run_all(runner, [("a", 400), ("b", 400), ("c", 400), ("b", 400), ("c", 400), ("a", 400)])
+    # a + b + c is 1200 bytes > 1000: storing c evicts a, the least recently used
+    assert statuses == ["miss", "miss", "miss", "hit", "hit", "miss"]
+
+
+def test_response_larger_than_the_cache_budget_is_not_cached_and_evicts_nothing():
+    runner = InferenceRunner(1, 1.0, cache_size=100, cache_max_bytes=1000)
+    statuses = run_all(runner, [("small", 10), ("huge", 5000), ("huge", 5000), ("small", 10)])
+    assert statuses == ["miss", "miss", "miss", "hit"]
+
+
+def test_the_same_response_stored_twice_is_counted_once():
+    runner = InferenceRunner(1, 1.0, cache_size=100, cache_max_bytes=1000)
+    runner._remember("a", b"x" * 600)
+    runner._remember("a", b"x" * 600)  # two identical requests that both missed
+    assert run_all(runner, [("b", 300), ("a", 600)]) == ["miss", "hit"]
+
+
+def test_app_cache_stays_within_its_byte_budget(make_client, checkpoint_dir):
+    client = make_client(checkpoint_dir, cache_size=100)
+    runner = client.app.state.runner
+    runner.cache_max_bytes = 30_000
+    for i in range(8):
+        r = client.post(TRACE, json={"model": "transformer", "text": f"Text number {i} is here."})
+        assert r.status_code == 200 and len(r.content) > 5_000
+    assert sum(len(b) for b in runner._cache.values()) <= 30_000
+    assert 0 < len(runner._cache) < 8
