@@ -1,0 +1,478 @@
+"""What the JSON API costs on top of the model: request time vs a bare ``LanguageModel.trace``,
+payload bytes per encoding, and requests/s over real HTTP.
+
+Run: ``python bench/bench_api.py [--repeats 20] [--requests 400] [--threads 1] [--skip-http]``.
+
+(a) POST /api/v1/trace in-process (lifespan run; the ASGI app called directly, and through
+    httpx.AsyncClient over ASGITransport) vs a bare ``model.trace(text, top_k=5)``, Transformer
+    at 16/64/256 tokens, json and f16, cache off. Bare and API calls are interleaved so
+    background load hits both alike; process CPU time is reported beside wall time.
+(b) Response bytes per encoding; bytes per attention weight for parts=["attention"].
+(c) Requests/s at concurrency 1 and 8 for 16-token traces against a uvicorn subprocess
+    (access log off), with ATTENZIONE_TORCH_THREADS=1 and torch's default, and the server's
+    CPU time per request.
+
+Uses the trained checkpoints in models/checkpoints if they are there; otherwise random-init
+models with the training configs (same shapes, so the timings are representative, but the
+attention of an untrained model is flatter, which changes gzip sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import gzip
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
+
+from app.main import create_app  # noqa: E402
+from app.schemas import TraceOptions  # noqa: E402
+from app.serialize import dumps, model_trace_payload, tokens_payload  # noqa: E402
+from app.service import selection_for  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from models.checkpoint import ARCHS, CHECKPOINT_DIR, TOKENIZER_FILE, build_net, save_checkpoint  # noqa: E402
+from models.data import load_corpus  # noqa: E402
+from models.lm import LanguageModel, load_model  # noqa: E402
+from models.tokenizer import Tokenizer  # noqa: E402
+from models.train import DEFAULT_CONFIGS  # noqa: E402
+
+LENGTHS = (16, 64, 256)
+ENCODINGS = ("json", "f16", "u8")
+TOP_K = 5  # the API's default
+WARMUP = 3
+DEFAULT_THREADS = torch.get_num_threads()  # before main() changes it
+PARAGRAPH = (
+    "It is a truth universally acknowledged, that a single man in possession of a good fortune, "
+    "must be in want of a wife. However little known the feelings or views of such a man may be "
+    "on his first entering a neighbourhood, this truth is so well fixed in the minds of the "
+    "surrounding families, that he is considered the rightful property of some one or other of "
+    "their daughters. "
+)
+
+
+# --- set-up -------------------------------------------------------------------------------
+
+
+def checkpoints(tmp: Path) -> tuple[Path, str]:
+    """The folder to serve and a description: trained if present, else random-init."""
+    if (CHECKPOINT_DIR / "transformer.safetensors").is_file():
+        return CHECKPOINT_DIR, "trained checkpoints from models/checkpoints"
+    shutil.copy(CHECKPOINT_DIR / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
+    for seed, arch in enumerate(ARCHS):
+        torch.manual_seed(seed)
+        net = build_net(arch, {**DEFAULT_CONFIGS[arch], "d_vocab": 4096})
+        n_params = sum(p.numel() for p in net.parameters())
+        card = {"name": arch, "arch": arch, "config": dataclasses.asdict(net.cfg), "n_params": n_params}
+        save_checkpoint(tmp, arch, net, card)
+    return tmp, (
+        "RANDOM-INIT models with the training configs (no trained checkpoint yet): timings are "
+        "representative of the real sizes, but re-run on the trained models before quoting ratios"
+    )
+
+
+def text_of_n_tokens(tokenizer: Tokenizer, n: int) -> str:
+    try:
+        source = load_corpus().valid[0][:20_000]
+    except FileNotFoundError:
+        source = PARAGRAPH * 40
+    ids = tokenizer.encode_ids(source)
+    for start in range(len(ids) - n):
+        text = tokenizer.decode(ids[start : start + n])
+        if len(tokenizer.encode_ids(text)) == n:
+            return text
+    raise ValueError(f"no slice of the passage is exactly {n} tokens long")
+
+
+def median_ms(samples: list[float]) -> float:
+    return 1000 * statistics.median(samples)
+
+
+def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    print(f"\n{title}")
+    line = "  ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True))
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print("  ".join(f"{x:>{w}}" for x, w in zip(row, widths, strict=True)))
+
+
+# --- (a) request time vs bare trace --------------------------------------------------------
+
+
+def serialize_ms(lm: LanguageModel, text: str, encoding: str, repeats: int) -> float:
+    """Median time to turn one ready trace into response bytes (what the API adds in the worker)."""
+    trace = lm.trace(text, top_k=TOP_K)
+    settings = Settings(models_dir=Path("."))
+    sel = selection_for(lm, TraceOptions(encoding=encoding), settings, strict_parts=True)  # type: ignore[arg-type]
+    samples = []
+    for _ in range(WARMUP + repeats):
+        t0 = time.perf_counter()
+        dumps({"tokens": tokens_payload(trace), **model_trace_payload(trace, sel, lm.tokenizer)})
+        samples.append(time.perf_counter() - t0)
+    return median_ms(samples[WARMUP:])
+
+
+async def asgi_post(app: Any, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Call the ASGI app directly, as a server would: no client library in the way."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"bench"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("bench", 80),
+        "state": {},
+    }
+    sent = False
+    status, headers, chunks = 0, {}, []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers.update((k.decode(), v.decode()) for k, v in message["headers"])
+        else:
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, headers, b"".join(chunks)
+
+
+Sample = tuple[float, float, float]  # wall seconds, process CPU seconds (all threads), infer seconds
+
+
+async def time_asgi(app: Any, body: bytes) -> Sample:
+    t0, c0 = time.perf_counter(), time.process_time()
+    status, headers, _ = await asgi_post(app, "/api/v1/trace", body)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    assert status == 200
+    return wall, cpu, float(headers["server-timing"].split("dur=")[1]) / 1000
+
+
+async def time_httpx(client: httpx.AsyncClient, body: bytes) -> Sample:
+    t0, c0 = time.perf_counter(), time.process_time()
+    r = await client.post("/api/v1/trace", content=body, headers={"content-type": "application/json"})
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    assert r.status_code == 200, r.text
+    return wall, cpu, float(r.headers["server-timing"].split("dur=")[1]) / 1000
+
+
+def time_bare(lm: LanguageModel, text: str) -> Sample:
+    t0, c0 = time.perf_counter(), time.process_time()
+    lm.trace(text, top_k=TOP_K)
+    wall = time.perf_counter() - t0
+    return wall, time.process_time() - c0, wall
+
+
+def medians(samples: list[Sample]) -> tuple[float, float, float]:
+    wall, cpu, infer = (median_ms([s[i] for s in samples[WARMUP:]]) for i in range(3))
+    return wall, cpu, infer
+
+
+async def cache_hit_ms(folder: Path, text: str, repeats: int, threads: int) -> float:
+    """A request answered from the cache: the HTTP stack alone, no inference, no thread hop."""
+    app = create_app(Settings(models_dir=folder, cache_size=8, torch_threads=threads))
+    body = orjson.dumps({"model": "transformer", "text": text, "encoding": "f16"})
+    async with app.router.lifespan_context(app):
+        samples = [await time_asgi(app, body) for _ in range(WARMUP + 5 * repeats)]
+    return medians(samples)[0]
+
+
+async def overhead(folder: Path, texts: dict[int, str], repeats: int, threads: int) -> None:
+    app = create_app(Settings(models_dir=folder, cache_size=0, torch_threads=threads))
+    rows, breakdown = [], []
+    async with app.router.lifespan_context(app):
+        lm = app.state.registry.entries["transformer"].model
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for n, text in texts.items():
+                if n > lm.n_ctx:
+                    continue
+                bodies = {
+                    e: orjson.dumps({"model": "transformer", "text": text, "encoding": e})
+                    for e in ("json", "f16")
+                }
+                runs: dict[str, list[Sample]] = {
+                    k: [] for k in ("bare", "json", "f16", "json httpx", "f16 httpx")
+                }
+                for _ in range(WARMUP + repeats):  # interleaved: background load hits all alike
+                    runs["bare"].append(time_bare(lm, text))
+                    for enc, body in bodies.items():
+                        runs[enc].append(await time_asgi(app, body))
+                        runs[f"{enc} httpx"].append(await time_httpx(client, body))
+                bare, bare_cpu, _ = medians(runs["bare"])
+                for enc in bodies:
+                    wall, cpu, infer = medians(runs[enc])
+                    via_httpx = medians(runs[f"{enc} httpx"])[0]
+                    rows.append(
+                        [
+                            n,
+                            enc,
+                            f"{bare:.2f}",
+                            f"{wall:.2f}",
+                            f"{wall / bare:.2f}",
+                            f"{cpu / bare_cpu:.2f}",
+                            f"{via_httpx:.2f}",
+                            f"{via_httpx / bare:.2f}",
+                            f"{infer:.2f}",
+                        ]
+                    )
+                    ser = serialize_ms(lm, text, enc, repeats)
+                    breakdown.append(
+                        [
+                            n,
+                            enc,
+                            f"{bare:.2f}",
+                            f"{ser:.2f}",
+                            f"{infer - bare - ser:.2f}",
+                            f"{wall - infer:.2f}",
+                            f"{via_httpx - wall:.2f}",
+                        ]
+                    )
+    hit = await cache_hit_ms(folder, texts[16], repeats, threads)
+    table(
+        f"(a) Transformer: POST /api/v1/trace in-process vs bare model.trace(text), ms, median of {repeats}",
+        [
+            "tokens",
+            "encoding",
+            "bare",
+            "API (ASGI)",
+            "ratio",
+            "CPU ratio",
+            "API (httpx)",
+            "ratio",
+            "Server-Timing infer",
+        ],
+        rows,
+    )
+    print(
+        "    API (ASGI): the app called directly, the whole server-side handling; API (httpx): the same\n"
+        "    through httpx.AsyncClient(transport=ASGITransport(app)). CPU ratio: process CPU time (every\n"
+        "    thread) of API (ASGI) over bare, which other processes' load does not inflate.\n"
+        "    Targets at 64 tokens: ratio <= 1.30 (json), <= 1.15 (f16)."
+    )
+    table(
+        "    where the API's time goes, ms (medians; differences of medians are approximate)",
+        ["tokens", "encoding", "trace", "serialise", "thread hop etc.", "HTTP stack", "httpx client"],
+        breakdown,
+    )
+    print(
+        "    serialise: payload + orjson on a ready trace, timed alone; thread hop etc.: the rest of the\n"
+        "    Server-Timing span (handing the work to a pool thread and back, scheduling, caches); HTTP\n"
+        "    stack: API (ASGI) - Server-Timing (middleware, routing, validation, dependencies); httpx\n"
+        f"    client: API (httpx) - API (ASGI). A cache hit, the HTTP stack alone: {hit:.2f} ms."
+    )
+
+
+# --- (b) payload sizes ----------------------------------------------------------------------
+
+
+def payloads(client: Any, texts: dict[int, str], n_ctx: int, shape: Callable[[int], int]) -> None:
+    rows = []
+    for n, text in texts.items():
+        if n > n_ctx:
+            continue
+        row: list[Any] = [n]
+        for enc in ENCODINGS:
+            r = client.post("/api/v1/trace", json={"model": "transformer", "text": text, "encoding": enc})
+            row.append(f"{len(r.content):,}")
+        rows.append(row)
+    table("(b) response bytes, Transformer, default parts", ["tokens", *ENCODINGS], rows)
+
+    rows = []
+    for n, text in texts.items():
+        if n > n_ctx:
+            continue
+        weights = shape(n)  # n_layers * n_heads * T * T
+        causal = weights * (n + 1) // (2 * n)  # key <= query
+        for enc in ENCODINGS:
+            body = {"model": "transformer", "text": text, "encoding": enc, "parts": ["attention"]}
+            content = client.post("/api/v1/trace", json=body).content
+            z = len(gzip.compress(content, 6))
+            rows.append(
+                [
+                    n,
+                    enc,
+                    f"{len(content):,}",
+                    f"{len(content) / weights:.2f}",
+                    f"{len(content) / causal:.2f}",
+                    f"{z:,}",
+                    f"{z / weights:.2f}",
+                ]
+            )
+    table(
+        '(b) parts=["attention"]: bytes per attention weight (whole response, framing included)',
+        ["tokens", "encoding", "bytes", "per weight", "per causal weight", "gzip -6", "gzip per weight"],
+        rows,
+    )
+    print(
+        "    per weight: over n_layers*n_heads*T*T (the tensor); per causal weight: over the "
+        "T(T+1)/2 lower triangle actually sent. Target f16 <= 2.2 per weight plus framing."
+    )
+
+
+# --- (c) requests/s over HTTP -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def load(url: str, body: dict[str, Any], total: int, concurrency: int) -> tuple[float, dict[int, int]]:
+    statuses: dict[int, int] = {}
+    remaining = total
+    async with httpx.AsyncClient(
+        base_url=url, timeout=60, limits=httpx.Limits(max_connections=concurrency)
+    ) as c:
+        for _ in range(WARMUP * concurrency):
+            await c.post("/api/v1/trace", json=body)
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                r = await c.post("/api/v1/trace", json=body)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return total / (time.perf_counter() - t0), statuses
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(folder: Path, text: str, total: int) -> None:
+    rows = []
+    for threads in ("1", "0"):
+        port = free_port()
+        env = {
+            **os.environ,
+            "ATTENZIONE_MODELS_DIR": str(folder),
+            "ATTENZIONE_CACHE_SIZE": "0",
+            "ATTENZIONE_TORCH_THREADS": threads,
+        }
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        with subprocess.Popen(cmd, cwd=ROOT, env=env) as proc:
+            url = f"http://127.0.0.1:{port}"
+            try:
+                for _ in range(600):
+                    try:
+                        if httpx.get(url + "/readyz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        time.sleep(0.2)
+                body = {"model": "transformer", "text": text}
+                for concurrency in (1, 8):
+                    cpu0 = cpu_seconds(proc.pid)
+                    rps, statuses = asyncio.run(load(url, body, total, concurrency))
+                    cpu = (cpu_seconds(proc.pid) - cpu0) / (total + WARMUP * concurrency) * 1000
+                    label = "1" if threads == "1" else f"default ({DEFAULT_THREADS})"
+                    rows.append(
+                        [
+                            label,
+                            concurrency,
+                            total,
+                            f"{rps:.0f}",
+                            f"{cpu:.2f}",
+                            ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())),
+                        ]
+                    )
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    table(
+        "(c) requests/s, 16-token Transformer trace, json, cache off, uvicorn subprocess over loopback HTTP",
+        ["ATTENZIONE_TORCH_THREADS", "concurrency", "requests", "req/s", "server CPU ms/req", "statuses"],
+        rows,
+    )
+    print("    target >= 100 req/s; the load generator shares the machine with the server")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=20, help="timed runs per cell in (a) (default 20)")
+    parser.add_argument("--requests", type=int, default=400, help="requests per run in (c) (default 400)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads in (a) and (b) (default 1)")
+    parser.add_argument("--skip-http", action="store_true", help="skip (c)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, origin = checkpoints(Path(tmp))
+        tokenizer = Tokenizer.from_file(folder / TOKENIZER_FILE)
+        texts = {n: text_of_n_tokens(tokenizer, n) for n in LENGTHS}
+        lm = load_model("transformer", folder, tokenizer)
+        cfg = lm.config
+        print(f"models: {origin}")
+        print(
+            f"transformer: {lm.n_params / 1e6:.2f} M params, {cfg['n_layers']} layers x {cfg['n_heads']} heads, "
+            f"d_model {cfg['d_model']}, n_ctx {lm.n_ctx}; torch {torch.__version__}, {args.threads} thread(s) "
+            f"in (a)/(b); {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+        )
+        asyncio.run(overhead(folder, texts, args.repeats, args.threads))
+
+        from fastapi.testclient import TestClient
+
+        with TestClient(create_app(Settings(models_dir=folder, cache_size=0))) as client:
+            payloads(client, texts, lm.n_ctx, lambda t: cfg["n_layers"] * cfg["n_heads"] * t * t)
+        if not args.skip_http:
+            throughput(folder, texts[16], args.requests)
+
+
+if __name__ == "__main__":
+    main()
