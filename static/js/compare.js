@@ -216,7 +216,7 @@ async function renderColumns() {
     } else {
       const parts = V.recurrentParts(m.parts);
       const part = parts[st.part] ? st.part : "h";
-      ({ fig } = V.stateView(parts, strings, { view: part, layer, sort: "index", maxLabels: 30 }));
+      ({ fig } = V.stateView(parts, strings, { view: part, layer, sort: "index", maxLabels: ui.labelsThatFitWidth(gd) }));
       toToken = (p) => p.x;
     }
     fig.layout.title.text = fig.layout.title.text.replace(" (Abnar & Zuidema 2020)", "").replace(" (rows need not sum to 1)", "");

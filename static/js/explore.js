@@ -289,7 +289,7 @@ const plotIndex = (pos) => (dom.mainPlot.indexMap ? dom.mainPlot.indexMap[pos] :
 
 async function renderRecurrent(st, strings) {
   const parts = V.recurrentParts(trace.parts);
-  const { fig, matrix, order } = V.stateView(parts, strings, { ...st, maxLabels: 40 });
+  const { fig, matrix, order } = V.stateView(parts, strings, { ...st, maxLabels: ui.labelsThatFitWidth(dom.mainPlot) });
   shown = { matrix, rowLabels: strings.map((s, t) => `#${t} ${s}`),
     colLabels: matrix[0] ? Array.from(matrix[0], (_, u) => `unit ${u}`) : [], corner: `token \\ ${st.view}` };
   dom.mainPlot.indexMap = null;
@@ -297,7 +297,8 @@ async function renderRecurrent(st, strings) {
   await ui.renderPlot(dom.mainPlot, fig, `attenzione-${st.model}-${st.view}`, { token: focus.current() });
   ui.linkPlot(dom.mainPlot, focus, (p) => p.x, (p) => pickCell(p));
   dom.mainPlot.unitOrder = order;
-  await ui.renderPlot(dom.linesPlot, V.linesView(matrix, strings, st), `attenzione-${st.model}-units`, { token: focus.current() });
+  const lines = V.linesView(matrix, strings, { ...st, maxLabels: ui.labelsThatFitWidth(dom.linesPlot, 80) });
+  await ui.renderPlot(dom.linesPlot, lines, `attenzione-${st.model}-units`, { token: focus.current() });
   ui.linkPlot(dom.linesPlot, focus, (p) => p.x, (p) => focus.select(p.x, dom.linesPlot));
 }
 

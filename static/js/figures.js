@@ -254,7 +254,7 @@ export function unitLinesFigure(matrix, units, strings, opts = {}) {
     line: { color: LINE_COLOURS[k % LINE_COLOURS.length], width: 1.5 }, marker: { size: 4 },
     hovertemplate: `unit ${u} · %{text}<br>%{y:.4f}<extra></extra>`,
   }));
-  const xt = tokenTicks(strings, positions, 32);
+  const xt = tokenTicks(strings, positions, opts.maxLabels ?? 32);
   const layout = baseLayout(opts.title ?? "Units over positions", {
     margin: { t: 30, r: 10, b: bottomMargin(xt.ticktext, false), l: 58 }, plot_bgcolor: "#ffffff",
     xaxis: { ...xt, tickangle: -60, range: [-0.5, matrix.length - 0.5], showgrid: false, zeroline: false, ticklabeloverflow: "allow" },

@@ -59,6 +59,11 @@ export function labelsThatFit(gd, reserved = 130) {
   return Math.max(8, Math.floor((gd.clientHeight - reserved) / 12.5));
 }
 
+/** How many slanted token labels fit along a plot's width (~13 px each, after margins). */
+export function labelsThatFitWidth(gd, reserved = 140) {
+  return Math.max(8, Math.floor((gd.clientWidth - reserved) / 13));
+}
+
 /** Refit a plot when its box changes (panels shown or hidden), not only on window resize. */
 function watchSize(gd) {
   if (gd.sizeWatcher) return;

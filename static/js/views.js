@@ -132,7 +132,9 @@ export function linesView(matrix, strings, st) {
   const chosen = (st.units ?? []).filter((u) => u < D);
   const units = chosen.length ? chosen : orderByVariance(matrix).slice(0, 3);
   const how = chosen.length ? "chosen units" : "3 units of highest variance (click a cell to choose)";
-  return unitLinesFigure(matrix, units, strings, { valueName: st.view, title: `Layer ${st.layer} · ${st.view}: ${how}` });
+  return unitLinesFigure(matrix, units, strings, {
+    valueName: st.view, title: `Layer ${st.layer} · ${st.view}: ${how}`, maxLabels: st.maxLabels,
+  });
 }
 
 /** Thumbnails of every part at every layer. */
