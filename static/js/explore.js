@@ -134,7 +134,7 @@ function syncControls() {
     dom.head.disabled = st.view !== "head";
     dom.filter.value = st.filter;
     dom.filterValue.hidden = st.filter === "none";
-    dom.filterValue.value = st.filter === "topk" ? st.k : st.thr;
+    if (document.activeElement !== dom.filterValue) dom.filterValue.value = st.filter === "topk" ? st.k : st.thr;
     dom.filterValue.step = st.filter === "topk" ? "1" : "0.01";
     dom.sink.checked = st.sink;
   } else {
@@ -230,7 +230,7 @@ function showEmpty() {
   document.body.dataset.status = "empty";
   dom.empty.hidden = false;
   dom.views.hidden = true;
-  dom.strip.replaceChildren();
+  clearStrip();
   dom.count.textContent = "";
   ui.showError(dom.error, null);
   ui.setStatus(dom.status, "");
@@ -240,9 +240,14 @@ function showEmpty() {
 function showFailure(err) {
   trace = null;
   dom.views.hidden = true;
-  dom.strip.replaceChildren();
+  clearStrip();
   ui.setStatus(dom.status, "");
   ui.showError(dom.error, err);
+}
+
+function clearStrip() {
+  dom.strip.replaceChildren();
+  dom.strip.shows = null;
 }
 
 /** Draw everything for the current trace and state; the large view first. */
@@ -253,9 +258,9 @@ async function render() {
   dom.empty.hidden = true;
   dom.views.hidden = false;
   dom.count.textContent = `(${trace.n_tokens} / ${info(st.model).n_ctx} tokens)`;
-  if (dom.strip.dataset.text !== trace.text) {
+  if (dom.strip.shows !== trace) { // surprisal colours depend on the model too
     ui.renderStrip(dom.strip, strings, trace.predictions.surprisal_bits, focus);
-    dom.strip.dataset.text = trace.text;
+    dom.strip.shows = trace;
   }
   if (focus.selected() >= strings.length) focus.select(null, null);
   performance.mark("attz-strip");

@@ -112,6 +112,9 @@ def test_switching_to_lstm_shows_h_c_and_gates(page: Any, server: str) -> None:
     wait_js(page, "document.querySelector('#main-plot').layout.title.text.includes('h (hidden state)')")
     assert page.is_visible("#rnn-controls") and not page.is_visible("#attn-controls")
     assert page.locator("#part option").evaluate_all("os => os.map(o => o.value)") == list("hcifgo")
+    surprisal = api_trace(server, "lstm", REPEATED)["predictions"]["surprisal_bits"]
+    tip = page.get_attribute("#strip .tok[data-t='1']", "title") or ""
+    assert f"surprisal {surprisal[0]:.2f} bits" in tip  # the strip shows this model's surprisal
     wait_js(page, "document.querySelector('#grid-plot').data?.length === 12")  # 6 parts x 2 layers
     grid = figure(page, "#grid-plot")
     labels = [a["text"] for a in grid["layout"]["annotations"]]
@@ -195,6 +198,7 @@ def test_an_api_error_is_shown_to_the_user(page: Any, server: str, recorder: Any
     page.fill("#text", REPEATED)
     wait_ready(page, REPEATED)
     assert page.is_hidden("#error")
+    assert page.locator("#strip .tok").count() == 5  # the same text as before the error: redrawn
 
 
 def test_empty_text_shows_the_empty_state(page: Any, server: str) -> None:
