@@ -18,14 +18,16 @@ FROM ${BASE_IMAGE} AS build
 # Where torch comes from. The default is PyTorch's CPU-only wheel index: PyPI's torch is a
 # CUDA build of several GB. TORCH_FIND_LINKS adds a folder (or URL) of wheels, for a local
 # CPU wheel, e.g. --build-arg TORCH_INDEX=https://pypi.org/simple
-# --build-arg TORCH_FIND_LINKS=/wheels with that folder mounted into the build. The "+cpu"
-# local version makes the build fail rather than quietly take a CUDA build.
+# --build-arg TORCH_FIND_LINKS=/wheels with that folder mounted into the build. The pin
+# "2.13.0+cpu" matches only the CPU build: the build fails rather than take a CUDA one.
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 ARG TORCH_FIND_LINKS=
-# The index for every other dependency.
+# The index for every other dependency (torch's own dependencies may come from either).
 ARG PIP_INDEX_URL=https://pypi.org/simple
-# A CA bundle for pip, only where outgoing TLS is intercepted: a path inside the build,
-# e.g. the host's bundle mounted into it. Empty means pip's own bundle.
+# A CA bundle for pip, only where outgoing TLS is intercepted: pass the bundle as a build
+# secret and its path here, e.g. docker build --secret id=pip_cert,src=/etc/ssl/certs/ca-certificates.crt
+# --build-arg PIP_CERT=/run/secrets/pip_cert. Empty means pip's own bundle. The secret is
+# mounted only while pip runs and never stored in the image.
 ARG PIP_CERT=
 
 ENV PIP_NO_CACHE_DIR=1 \
@@ -37,17 +39,20 @@ RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 # torch first and alone, from the CPU-only source (its own layer, cached across app changes).
-RUN PIP_FIND_LINKS="$TORCH_FIND_LINKS" \
-    pip install --only-binary=:all: --index-url "$TORCH_INDEX" "torch==2.13.0+cpu"
+RUN --mount=type=secret,id=pip_cert \
+    PIP_FIND_LINKS="$TORCH_FIND_LINKS" \
+    pip install --only-binary=:all: --index-url "$TORCH_INDEX" --extra-index-url "$PIP_INDEX_URL" \
+        "torch==2.13.0+cpu"
 
 # The rest of the dependencies, read from pyproject.toml so that it stays the one list
 # (torch==2.13.0 there is already met by 2.13.0+cpu). The project itself is not installed:
 # the app finds static/ and templates/ beside its source folder, so it runs from /app.
-# Then drop what is never used at run time (about 250 MB): C++ headers and CMake files for
+# Then drop what is never used at run time (about 190 MB): C++ headers and CMake files for
 # building torch extensions, torch's C++ test programs and protoc (torch_shm_manager stays:
 # import torch needs it), numpy's test suites, and pip.
 COPY pyproject.toml /tmp/build/pyproject.toml
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/build/pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN --mount=type=secret,id=pip_cert \
+    python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/build/pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/build/requirements.txt \
     && pip install --only-binary=:all: -r /tmp/build/requirements.txt \
     && pip check \

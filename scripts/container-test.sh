@@ -18,7 +18,8 @@
 #     with debootstrap and `podman import`, localhost/attenzione-base:bookworm-py311. It is
 #     KEPT as a cache (about 180 MB; making it takes about 1.5 min); --remove-base removes it;
 #  4. builds the image from the Dockerfile, torch from the host's CPU wheel in $TORCH_WHEELS_DIR
-#     (mounted into the build only), everything else from PyPI through the host CA bundle;
+#     (mounted into the build only), everything else from PyPI, with the host's CA bundle
+#     (outgoing TLS is intercepted here) passed as the build secret pip_cert;
 #  5. runs it with --network none --read-only --tmpfs /tmp --cap-drop ALL and probes it from
 #     inside (podman exec + tests/container/probe.py, standard library only): /healthz, /readyz
 #     with every model, traces, pages, the app's uid, the read-only root, no network;
@@ -136,7 +137,8 @@ else
         echo "      (train them first; or try the pipeline with --tiny-models)" >&2
         exit 1
     fi
-    echo "context: $CONTEXT, checkpoints: $(cd "$ROOT/models/checkpoints" && ls | tr '\n' ' ')"
+    echo "context: $CONTEXT; checkpoints:"
+    (cd "$ROOT/models/checkpoints" && find . -maxdepth 1 -type f -printf '  %f %s B\n' | sort)
 fi
 
 # ---------------------------------------------------------------------------------------
@@ -151,7 +153,7 @@ else
         { tail -20 "$WORK/debootstrap.log"; exit 1; }
     rm -rf "$ROOTFS"/var/cache/apt/* "$ROOTFS"/var/lib/apt/lists/*
     tar --numeric-owner -C "$ROOTFS" -c . |
-        "${PODMAN[@]}" import --change 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
+        "${PODMAN[@]}" import --change 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >>"$WORK/debootstrap.log" 2>&1
     rm -rf "$ROOTFS"
     echo "made in $(secs "$t" "$(date +%s.%N)") s"
 fi
@@ -167,9 +169,9 @@ if ! nice -n 15 "${BUILDAH[@]}" bud --isolation chroot --format docker --layers=
     --build-arg TORCH_INDEX="$PIP_INDEX" \
     --build-arg TORCH_FIND_LINKS=/wheels \
     --build-arg PIP_INDEX_URL="$PIP_INDEX" \
-    --build-arg PIP_CERT=/run/host-ca.crt \
+    --secret id=pip_cert,src="$HOST_CA" \
+    --build-arg PIP_CERT=/run/secrets/pip_cert \
     --volume "$TORCH_WHEELS_DIR:/wheels:ro" \
-    --volume "$HOST_CA:/run/host-ca.crt:ro" \
     -t "$APP_IMAGE" -f "$CONTEXT/Dockerfile" "$CONTEXT" >"$WORK/build.log" 2>&1; then
     tail -40 "$WORK/build.log"
     exit 1
@@ -196,6 +198,12 @@ echo "start to ready: $READY_S s"
 "${PODMAN[@]}" healthcheck run "$CTR" >/dev/null && echo "ok: the image's HEALTHCHECK reports healthy"
 RSS=$("${PODMAN[@]}" exec "$CTR" sh -c 'grep VmRSS /proc/1/status' | awk '{print int($2/1024)}')
 echo "app process memory after the probe: $RSS MB resident"
+t=$(date +%s.%N)
+quiet_podman stop -t 10 "$CTR" >/dev/null
+STOP_S=$(secs "$t" "$(date +%s.%N)")
+EXIT=$("${PODMAN[@]}" inspect --format '{{.State.ExitCode}}' "$CTR")
+if [ "$EXIT" != 0 ]; then echo "FAIL: podman stop: the app exited with $EXIT after $STOP_S s (SIGTERM not handled?)" >&2; exit 1; fi
+echo "ok: stops cleanly on SIGTERM (exit 0 in $STOP_S s)"
 quiet_podman rm -f -t 5 "$CTR" >/dev/null
 
 # ---------------------------------------------------------------------------------------

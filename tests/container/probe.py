@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 import urllib.error
@@ -141,6 +142,10 @@ def check_inside() -> None:
         f.write("x")
     os.remove("/tmp/probe-write-test")
     print("ok: root filesystem read-only, /tmp writable")
+    leftovers = [p for p in ("/opt/venv/bin/pip", "/run/secrets/pip_cert") if Path(p).exists()]
+    leftovers += [t for t in ("gcc", "cc", "make") if shutil.which(t)]
+    check(not leftovers, f"build leftovers in the image: {leftovers}")
+    print("ok: no pip in the venv, no compiler, no build secret in the image")
     ifaces = sorted(os.listdir("/sys/class/net"))
     check(ifaces == ["lo"], f"network interfaces {ifaces}: expected loopback only (--network none)")
     print("ok: no network but loopback (--network none), and the app works")
