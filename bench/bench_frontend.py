@@ -113,7 +113,7 @@ def main() -> int:
     folder = args.models_dir or CHECKPOINT_DIR
     with tempfile.TemporaryDirectory() as tmp:
         if has_real_checkpoints(folder, args.model):
-            print(f"models: trained checkpoints in {folder}")
+            print(f"models: checkpoints in {folder}")
         else:
             folder = build_tiny_models(Path(tmp) / "tiny")
             print(
