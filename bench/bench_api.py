@@ -1,7 +1,7 @@
 """What the JSON API costs on top of the model: request time vs a bare ``LanguageModel.trace``,
 payload bytes per encoding, and requests/s over real HTTP.
 
-Run: ``python bench/bench_api.py [--repeats 20] [--requests 400] [--threads 1] [--skip-http]``.
+Run: ``python bench/bench_api.py [--repeats 20] [--requests 400] [--threads 1] [--only abc]``.
 
 (a) POST /api/v1/trace in-process (lifespan run; the ASGI app called directly, and through
     httpx.AsyncClient over ASGITransport) vs a bare ``model.trace(text, top_k=5)``, Transformer
@@ -448,7 +448,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per cell in (a) (default 20)")
     parser.add_argument("--requests", type=int, default=400, help="requests per run in (c) (default 400)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads in (a) and (b) (default 1)")
-    parser.add_argument("--skip-http", action="store_true", help="skip (c)")
+    parser.add_argument("--only", default="abc", help="which of the sections a, b, c to run (default abc)")
+    parser.add_argument("--skip-http", action="store_true", help="skip (c), the same as --only ab")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -464,13 +465,14 @@ def main(argv: list[str] | None = None) -> None:
             f"d_model {cfg['d_model']}, n_ctx {lm.n_ctx}; torch {torch.__version__}, {args.threads} thread(s) "
             f"in (a)/(b); {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
         )
-        asyncio.run(overhead(folder, texts, args.repeats, args.threads))
+        if "a" in args.only:
+            asyncio.run(overhead(folder, texts, args.repeats, args.threads))
+        if "b" in args.only:
+            from fastapi.testclient import TestClient
 
-        from fastapi.testclient import TestClient
-
-        with TestClient(create_app(Settings(models_dir=folder, cache_size=0))) as client:
-            payloads(client, texts, lm.n_ctx, lambda t: cfg["n_layers"] * cfg["n_heads"] * t * t)
-        if not args.skip_http:
+            with TestClient(create_app(Settings(models_dir=folder, cache_size=0))) as client:
+                payloads(client, texts, lm.n_ctx, lambda t: cfg["n_layers"] * cfg["n_heads"] * t * t)
+        if "c" in args.only and not args.skip_http:
             throughput(folder, texts[16], args.requests)
 
 

@@ -17,7 +17,7 @@ from app.main import create_app
 from app.settings import Settings
 
 TRACE = "/api/v1/trace"
-SLOW_S = 1.0
+SLOW_S = 2.0  # long enough that a loaded machine cannot blur "waited" and "ran"
 
 
 def slow_down(app, name: str = "transformer") -> threading.Event:
