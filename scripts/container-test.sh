@@ -187,8 +187,9 @@ if grep -q 'torch-2.13.0+cpu' "$WORK/build.log"; then echo "torch: the CPU build
 # ---------------------------------------------------------------------------------------
 step "run: --network none --read-only --tmpfs /tmp --cap-drop ALL, probed from inside"
 T_RUN=$(date +%s.%N)
+# --read-only-tmpfs=false: podman would also mount /run and /var/tmp writable; Docker does not.
 quiet_podman run -d --name "$CTR" "${ULIMITS[@]}" \
-    --network none --read-only --tmpfs /tmp:rw,size=64m,mode=1777 \
+    --network none --read-only --read-only-tmpfs=false --tmpfs /tmp:rw,size=64m,mode=1777 \
     --cap-drop ALL --security-opt no-new-privileges \
     "$APP_IMAGE" >/dev/null
 "${PODMAN[@]}" exec -i "$CTR" python - --inside --wait 300 <"$ROOT/tests/container/probe.py" | tee "$WORK/probe.out"
