@@ -82,6 +82,10 @@ RUN python -m compileall -q app models \
 # runtime: the venv, the app source, static files, templates and model checkpoints
 FROM ${BASE_IMAGE} AS runtime
 
+LABEL org.opencontainers.image.title="Attenzione" \
+      org.opencontainers.image.description="Attention maps and recurrent states of small language models, side by side: web app and JSON API, CPU only." \
+      org.opencontainers.image.licenses="MIT"
+
 RUN groupadd --gid 10001 attenzione \
     && useradd --uid 10001 --gid attenzione --home-dir /tmp --no-create-home \
         --shell /usr/sbin/nologin attenzione
