@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from app.cli import main
 from models.checkpoint import ARCHS
 
 
@@ -80,24 +83,34 @@ def test_trace_empty_text_exits_non_zero_with_a_clear_message(attenzione):
     assert "empty" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_serve_help_lists_its_options(attenzione):
-    r = attenzione("serve", "--help")
-    assert r.returncode == 0
+def test_serve_help_lists_its_options(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
     for option in ("--host", "--port", "--reload"):
-        assert option in r.stdout
+        assert option in out
 
 
-def test_no_command_exits_non_zero_with_usage(attenzione):
-    r = attenzione()
-    assert r.returncode != 0
-    assert "usage: attenzione" in r.stderr
+def test_no_command_exits_non_zero_with_usage(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 2
+    assert "usage: attenzione" in capsys.readouterr().err
 
 
 def test_trace_top_k_out_of_range_exits_non_zero_naming_the_range(attenzione):
-    for value in ("-1", "0", "51"):
-        r = attenzione("trace", "Hello", "--top-k", value)
-        assert r.returncode == 2
-        assert "1 to 50" in r.stderr and "Traceback" not in r.stderr
+    r = attenzione("trace", "Hello", "--top-k", "-1")
+    assert r.returncode == 2
+    assert "1 to 50" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "51", "many"])
+def test_trace_top_k_is_checked_before_any_model_loads(capsys, value):
+    with pytest.raises(SystemExit) as exit_:
+        main(["trace", "Hello", "--top-k", value])
+    assert exit_.value.code == 2
+    assert "--top-k" in capsys.readouterr().err
 
 
 def test_trace_argument_that_is_not_utf8_exits_non_zero_with_a_clear_message(attenzione):
