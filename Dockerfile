@@ -66,16 +66,18 @@ RUN --mount=type=secret,id=pip_cert \
     && pip uninstall --yes pip \
     && rm -rf /tmp/build
 
-# The app source, static files, templates and checkpoints, byte-compiled now (with a
-# read-only root filesystem Python could not cache them later) and made world-readable:
-# safetensors writes weights as 0600, which the non-root user could not read. Done here so
-# that the runtime stage takes /app in one layer with no second copy from a chmod.
+# The app source, static files, templates and checkpoints. Byte-compiled now: with a
+# read-only root filesystem Python could not cache them later; "unchecked-hash" byte code
+# stays valid whatever file times a copy leaves (the image's sources never change). Made
+# world-readable: safetensors writes weights as 0600, which the non-root user could not
+# read. Done in this stage so that the runtime stage takes /app in one layer, with no
+# second copy of the files from a chmod.
 WORKDIR /app
 COPY app/ app/
 COPY models/ models/
 COPY static/ static/
 COPY templates/ templates/
-RUN python -m compileall -q app models \
+RUN python -m compileall -q --invalidation-mode unchecked-hash app models \
     && chmod -R u=rwX,go=rX /app
 
 # ---------------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ ULIMITS=(--ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
 quiet_podman() { "${PODMAN[@]}" "$@" 2> >(grep -v 'systemd connection' >&2); }
 
 T_START=$(date +%s.%N)
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 WORK="$(mktemp -d /tmp/attenzione-container-test.XXXXXX)"
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 step() { printf '\n== %s (at %s s)\n' "$*" "$(secs "$T_START" "$(date +%s.%N)")"; }
@@ -200,7 +201,7 @@ echo "start to ready: $READY_S s"
 RSS=$("${PODMAN[@]}" exec "$CTR" sh -c 'grep VmRSS /proc/1/status' | awk '{print int($2/1024)}')
 echo "app process memory after the probe: $RSS MB resident"
 t=$(date +%s.%N)
-quiet_podman stop -t 10 "$CTR" >/dev/null
+quiet_podman stop -t 30 "$CTR" >/dev/null  # SIGTERM, then SIGKILL (exit 137) after 30 s
 STOP_S=$(secs "$t" "$(date +%s.%N)")
 EXIT=$("${PODMAN[@]}" inspect --format '{{.State.ExitCode}}' "$CTR")
 if [ "$EXIT" != 0 ]; then echo "FAIL: podman stop: the app exited with $EXIT after $STOP_S s (SIGTERM not handled?)" >&2; exit 1; fi
@@ -233,6 +234,6 @@ cat <<EOF
 image size:              $SIZE_MB MB ($APP_IMAGE, $([ "$TINY" -eq 1 ] && echo "TINY random checkpoints" || echo "real checkpoints"))
 build time:              $BUILD_S s
 start to ready:          $READY_S s (--network none), $READY2_S s (compose)
-whole test:              $TOTAL_S s
+whole test:              $TOTAL_S s (load average $LOAD_START at the start, $(cut -d' ' -f1 /proc/loadavg) at the end, $(nproc) CPUs)
 removed:                 containers, compose network$([ "$KEEP_IMAGE" -eq 0 ] && echo ", app image")$([ "$REMOVE_BASE" -eq 1 ] && echo ", base image")
 EOF

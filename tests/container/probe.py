@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import time
 import urllib.error
@@ -146,6 +148,19 @@ def check_inside() -> None:
     leftovers += [t for t in ("gcc", "cc", "make") if shutil.which(t)]
     check(not leftovers, f"build leftovers in the image: {leftovers}")
     print("ok: no pip in the venv, no compiler, no build secret in the image")
+    # Byte code: the root is read-only, so any module without valid byte code in the image
+    # is compiled again at every start. `python -v` names the file each module came from.
+    verbose = subprocess.run(
+        [sys.executable, "-v", "-c", "import app.main"], capture_output=True, text=True, check=True
+    ).stderr
+    from_source = re.findall(r"code object from '([^']+\.py)'", verbose)
+    from_pyc = re.findall(r"code object from '([^']+\.pyc)'", verbose)
+    ours = [p for p in from_source if p.startswith(("/app/", "/opt/venv/"))]
+    check(not ours, f"{len(ours)} modules of /app or /opt/venv compiled at every start, e.g. {ours[:5]}")
+    print(
+        f"ok: importing the app takes {len(from_pyc)} modules from byte code in the image; "
+        f"{len(from_source)} (of the base image's Python) compile at start"
+    )
     ifaces = sorted(os.listdir("/sys/class/net"))
     check(ifaces == ["lo"], f"network interfaces {ifaces}: expected loopback only (--network none)")
     print("ok: no network but loopback (--network none), and the app works")
