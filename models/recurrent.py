@@ -33,6 +33,7 @@ class RecurrentConfig:
     d_embed: int = 128  # embedding width, tied with the output layer
     d_hidden: int = 256
     dropout: float = 0.1  # on embeddings and between layers
+    embed_std: float = 0.02  # embedding init; a plain RNN needs larger inputs to leave the unigram plateau
 
 
 def _step_lstm(
@@ -107,7 +108,7 @@ class RecurrentLM(TracedNet):
         )
         self.drop = nn.Dropout(cfg.dropout)
         self.proj = nn.Linear(cfg.d_hidden, cfg.d_embed)
-        nn.init.normal_(self.wte.weight, std=0.02)
+        nn.init.normal_(self.wte.weight, std=cfg.embed_std)
         if cfg.cell == "lstm":  # forget-gate bias 0.5 + 0.5 = 1: remember by default at first
             for layer in self.layers:
                 for name in ("bias_ih_l0", "bias_hh_l0"):
