@@ -8,6 +8,7 @@ one uint8 matrix. The result is embedded in orjson output as an ``orjson.Fragmen
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -55,35 +56,38 @@ def dumps_floats(x: np.ndarray, decimals: int) -> bytes:
     """JSON text of ``x`` as nested arrays, rounded to ``decimals``; NaN and inf become null."""
     if x.ndim < 2 or x.size < 256:
         return _fallback(x, decimals)
-    finite = np.isfinite(x)
-    q = np.rint(np.where(finite, x, 0).astype(np.float64) * 10**decimals)
-    peak = float(np.abs(q).max())
-    digits = max(decimals + 1, len(str(int(peak))))
+    q = np.multiply(x, 10**decimals, dtype=np.float64)  # one pass: cast and scale
+    np.rint(q, out=q)
+    lo, hi = float(q.min()), float(q.max())  # NaN propagates, inf shows: both finite => all are
+    finite = None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        finite = np.isfinite(q)
+        q[~finite] = 0
+        lo, hi = float(q.min()), float(q.max())
+    digits = max(decimals + 1, len(str(int(max(-lo, hi)))))
     if digits > _MAX_DIGITS:
         return _fallback(x, decimals)
-    signed = bool((q < 0).any())
+    signed = lo < 0
     table = _table(digits, decimals, signed)
-    index = q.astype(np.int64).ravel() + (10**digits - 1 if signed else 0)
-    if not finite.all():
-        index[~finite.ravel()] = len(table) - 1
-    cells = table.take(index)
-    return _frame(cells.view(np.uint8).reshape(x.size, -1), x.shape, table.itemsize - 1)
+    index = q.astype(np.intp)
+    if signed:
+        index += 10**digits - 1
+    if finite is not None:
+        index[~finite] = len(table) - 1
+    return _frame(table, index, x.shape)
 
 
-def _frame(cells: np.ndarray, shape: tuple[int, ...], ncell: int) -> bytes:
-    """Wrap rows of formatted cells in brackets: each row gets a fixed-width prefix of
-    opening brackets and suffix of closing brackets and comma, padded with spaces."""
-    n = shape[-1]
-    outer = shape[:-1]
-    rows = cells.reshape(-1, n * (ncell + 1))[:, :-1]  # drop each row's trailing comma
-    nrows = rows.shape[0]
+@lru_cache(maxsize=64)
+def _brackets(outer: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """For rows of the innermost axis: each row's fixed-width prefix of opening brackets and
+    suffix of closing brackets and comma (after the row's first ']'), padded with spaces."""
     idx = np.indices(outer).reshape(len(outer), -1)  # [levels, rows]
+    nrows = idx.shape[1]
     first = idx == 0
     last = idx == np.array(outer)[:, None] - 1
-    levels = len(outer)
+    width = len(outer) + 1
     opens = 1 + np.cumprod(first[::-1], axis=0).sum(axis=0)  # own '[' + blocks starting here
     closes = 1 + np.cumprod(last[::-1], axis=0).sum(axis=0)
-    width = levels + 1
     pre = np.full((nrows, width), ord(" "), dtype=np.uint8)
     suf = np.full((nrows, width + 1), ord(" "), dtype=np.uint8)
     col = np.arange(width)
@@ -91,4 +95,21 @@ def _frame(cells: np.ndarray, shape: tuple[int, ...], ncell: int) -> bytes:
     suf[:, :width][col[None, :] < closes[:, None]] = ord("]")
     suf[np.arange(nrows), closes] = ord(",")
     suf[-1, closes[-1]] = ord(" ")
-    return np.concatenate([pre, rows, suf], axis=1).tobytes()
+    return pre, suf[:, 1:]
+
+
+def _frame(table: np.ndarray, index: np.ndarray, shape: tuple[int, ...]) -> bytes:
+    """Format ``table[index]`` straight into the output, one line per row of the innermost
+    axis: brackets, the row's cells (its last comma becomes the row's ']'), more brackets."""
+    n = shape[-1]
+    pre, suf = _brackets(tuple(shape[:-1]))
+    nrows, width = pre.shape
+    cell = table.itemsize
+    row_end = width + n * cell
+    out = np.empty((nrows, row_end + width), dtype=np.uint8)
+    out[:, :width] = pre
+    out[:, row_end:] = suf
+    cells = np.ndarray((nrows, n), dtype=table.dtype, buffer=out, offset=width, strides=(out.shape[1], cell))
+    np.take(table, index.reshape(nrows, n), out=cells, mode="clip")  # indices are in range by construction
+    out[:, row_end - 1] = ord("]")
+    return out.tobytes()

@@ -1,0 +1,71 @@
+"""app/jsonfloat.py: the table-driven JSON writer must read back exactly as numpy's rounding of
+the same values, for any shape, scale and number of decimals, with NaN/inf as null."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from app.jsonfloat import dumps_floats
+
+SPECIAL = (np.nan, np.inf, -np.inf, -0.0, 0.0)
+
+
+def expected(x: np.ndarray, decimals: int) -> list:
+    """What the JSON must say: numpy's rounding in float64, non-finite values as None."""
+    rounded = np.round(x.astype(np.float64), decimals)
+    return np.where(np.isfinite(rounded), rounded, None).tolist()
+
+
+def check(x: np.ndarray, decimals: int) -> None:
+    text = dumps_floats(x, decimals)
+    assert b"\n" not in text  # padded with spaces only
+    assert json.loads(text) == expected(x, decimals)
+
+
+@st.composite
+def arrays(draw: st.DrawFn) -> tuple[np.ndarray, int]:
+    ndim = draw(st.integers(2, 4))
+    shape = draw(hnp.array_shapes(min_dims=ndim, max_dims=ndim, min_side=1, max_side=9))
+    if int(np.prod(shape)) < 256:  # below 256 values the writer hands over to orjson
+        shape = (*shape[:-1], shape[-1] * draw(st.sampled_from([1, 40, 300])))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    scale = 10.0 ** draw(st.integers(-7, 7))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * scale
+    if draw(st.booleans()):
+        x = np.abs(x)  # the unsigned tables
+    if draw(st.booleans()):  # a few NaN, inf, -0.0 at random places
+        flat = x.reshape(-1)
+        for value in draw(st.lists(st.sampled_from(SPECIAL), max_size=4)):
+            flat[rng.integers(0, flat.size)] = value
+    x = x.astype(dtype)
+    x.flags.writeable = draw(st.booleans())  # trace arrays are read-only
+    return x, draw(st.integers(0, 8))
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays())
+def test_matches_numpy_rounding(case: tuple[np.ndarray, int]) -> None:
+    check(*case)
+
+
+def test_attention_like_and_edges() -> None:
+    rng = np.random.default_rng(0)
+    a = np.tril(rng.random((2, 3, 40, 40))).astype(np.float32)
+    a /= a.sum(-1, keepdims=True)
+    for d in range(9):
+        check(a, d)
+    check(np.zeros((4, 100), np.float32), 4)
+    check(np.full((4, 100), -0.0, np.float32), 4)
+    check(np.full((4, 100), np.nan, np.float32), 4)
+    check(np.full((4, 100), -np.inf, np.float32), 2)
+    check(np.full((4, 100), 99.99996, np.float64), 4)  # rounds up to 100.0000: one more digit
+    check(np.full((4, 100), -0.00004, np.float32), 4)  # rounds to -0.0
+    check(np.full((2, 200), 1e30, np.float32), 4)  # too many digits: orjson's path
+    check(rng.standard_normal((2, 3, 2, 300)).astype(np.float32), 3)
