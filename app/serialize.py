@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -42,10 +43,16 @@ class Selection:
     decimals: int = 4
 
 
+@lru_cache(maxsize=32)
+def _tril_flat(t: int) -> np.ndarray:
+    """Flat positions (row * t + col) of the lower triangle of a t x t matrix, row by row."""
+    rows, cols = np.tril_indices(t)
+    return rows * t + cols
+
+
 def _lower_triangle(x: np.ndarray) -> np.ndarray:
     t = x.shape[-1]
-    rows, cols = np.tril_indices(t)
-    return x[..., rows, cols]
+    return x.reshape(*x.shape[:-2], t * t).take(_tril_flat(t), axis=-1)
 
 
 def _float16_bytes(x: np.ndarray) -> bytes:
