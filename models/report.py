@@ -13,8 +13,10 @@ from .errors import CheckpointError
 
 
 def quality_table(folder: Path = CHECKPOINT_DIR) -> str:
-    rows = ["| model | params | tokens seen | valid perplexity | valid bits/char | train time |",
-            "|---|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| model | params | tokens seen | valid perplexity | valid bits/char | train time |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     unigram = None
     for name in ARCHS:
         try:
