@@ -94,6 +94,7 @@ RUN groupadd --gid 10001 attenzione \
 
 # HOME and TMPDIR point into /tmp, the one writable place (a tmpfs with --read-only).
 # ATTENZIONE_* are the app's settings (app/settings.py); HOST must be 0.0.0.0 in a container.
+# PORT is the port to listen on (ATTENZIONE_PORT, if set, wins).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -103,7 +104,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     TMPDIR=/tmp \
     XDG_CACHE_HOME=/tmp/.cache \
     ATTENZIONE_HOST=0.0.0.0 \
-    ATTENZIONE_PORT=8000 \
+    PORT=8000 \
     ATTENZIONE_MODELS_DIR=/app/models/checkpoints \
     ATTENZIONE_LOG_LEVEL=info
 
@@ -117,7 +118,7 @@ USER 10001:10001
 EXPOSE 8000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('ATTENZIONE_PORT', '8000'), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('ATTENZIONE_PORT', os.environ.get('PORT', '8000')), timeout=4)"]
 
 # `attenzione serve` (app/cli.py) with host, port and log level from ATTENZIONE_*.
 # Other commands: docker run --rm attenzione python -m app.cli models

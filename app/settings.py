@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.checkpoint import CHECKPOINT_DIR
@@ -16,7 +16,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ATTENZIONE_", extra="ignore")
 
     host: str = Field("127.0.0.1", description="Interface to listen on.")
-    port: int = Field(8000, ge=1, le=65535, description="TCP port.")
+    port: int = Field(
+        8000,
+        ge=1,
+        le=65535,
+        description="TCP port; a plain PORT variable (the container convention) also works.",
+        validation_alias=AliasChoices("attenzione_port", "port"),
+    )
     models_dir: Path = Field(CHECKPOINT_DIR, description="Folder of built-in checkpoints and tokenizer.")
     max_text_chars: int = Field(4000, ge=1, description="Longest text accepted, in characters.")
     max_concurrency: int = Field(2, ge=1, description="Inferences run at once; more wait.")

@@ -51,3 +51,11 @@ def test_invalid_environment_value_is_refused(monkeypatch):
         assert "max_concurrency" in str(exc)
     else:
         raise AssertionError("max_concurrency=0 was accepted")
+
+
+def test_plain_port_variable_is_read_and_attenzione_port_wins(monkeypatch):
+    monkeypatch.delenv("ATTENZIONE_PORT", raising=False)
+    monkeypatch.setenv("PORT", "9123")
+    assert Settings().port == 9123
+    monkeypatch.setenv("ATTENZIONE_PORT", "9001")
+    assert Settings().port == 9001
