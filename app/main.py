@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "models ready: %s; unavailable: %s", app.state.registry.available, app.state.registry.unavailable
         )
         yield
+        app.state.runner.close()
 
     app = FastAPI(
         title="Attenzione",

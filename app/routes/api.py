@@ -32,7 +32,7 @@ def _json(body: bytes, info: dict[str, Any]) -> Response:
 
 
 @router.get("/models", response_model=ModelsResponse)
-def list_models(registry: RegistryDep) -> Response:
+async def list_models(registry: RegistryDep) -> Response:
     """Every model with its family, size, context, trace parts, model card and availability."""
     models = [model_info(e, registry) for e in registry.entries.values()]
     return Response(dumps({"api_version": "v1", "models": models}), media_type="application/json")

@@ -12,13 +12,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> Response:
+async def healthz() -> Response:
     """The process is alive."""
     return Response(dumps({"status": "ok"}), media_type="application/json")
 
 
 @router.get("/readyz")
-def readyz(registry: RegistryDep) -> Response:
+async def readyz(registry: RegistryDep) -> Response:
     """Whether the models are loaded; 503 if none is. Lists unavailable models and why."""
     ready = bool(registry.available)
     body = {"ready": ready, "available": registry.available, "unavailable": registry.unavailable}
