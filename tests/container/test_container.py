@@ -5,8 +5,9 @@ Deselected by default (pyproject's addopts has ``-m 'not container'``); run it w
     .venv/bin/pytest -m container -s tests/container
 
 It runs ``scripts/container-test.sh`` on the real tree, which needs the trained checkpoints in
-models/checkpoints/ and root (apt-get, buildah, podman). It takes about 5 minutes here (about
-3 more the first time, to make the base image), so it has a 20-minute limit.
+models/checkpoints/ and root (apt-get, buildah, podman). It took about 3 minutes here on a
+quiet machine (about 2 more the first time, to make the base image; over 30 with training
+jobs holding both cores), so it has a 20-minute limit.
 """
 
 from __future__ import annotations
