@@ -7,7 +7,7 @@
 #                                                  # checkpoints: tries the pipeline only
 # Options:
 #   --remove-base   also remove the cached base image (see below) at the end
-#   --keep-image    keep the app image (localhost/attenzione:container-test) for a look
+#   --keep-image    keep the app image (localhost/attenzione:container-test-ctPID) for a look
 #
 # Steps:
 #  1. installs buildah, podman, runc, debootstrap and podman-compose with apt-get if missing,
@@ -36,8 +36,8 @@ DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 TORCH_WHEELS_DIR="${TORCH_WHEELS_DIR:-/opt/wheels}"
 HOST_CA="${HOST_CA:-/etc/ssl/certs/ca-certificates.crt}"
 PIP_INDEX="${PIP_INDEX_URL_FOR_BUILD:-https://pypi.org/simple}"
-APP_IMAGE="localhost/attenzione:container-test"
 RUN_ID="ct$$"
+APP_IMAGE="localhost/attenzione:container-test-${RUN_ID}"  # per run: two runs at once don't clash
 CTR="attenzione-${RUN_ID}"
 COMPOSE_PROJECT="attenzione-${RUN_ID}"
 ARCHS=(transformer lstm gru rnn)
