@@ -40,7 +40,7 @@ def _models(_: argparse.Namespace) -> int:
         bpc = m.card.get("metrics", {}).get("valid_bits_per_char")
         print(
             f"{name:<12} {m.family:<12} {m.n_params:>9,} {m.config['n_layers']:>6} {m.n_ctx:>6} "
-            f"{bpc if bpc is None else f'{bpc:.3f}':>9}  {', '.join(m.parts)}"
+            f"{'-' if bpc is None else f'{bpc:.3f}':>9}  {', '.join(m.parts)}"
         )
     return 0
 
