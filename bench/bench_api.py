@@ -42,13 +42,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
+from bench_trace import passage, text_of_n_tokens  # noqa: E402  (same folder)
+
 from app.main import create_app  # noqa: E402
 from app.schemas import TraceOptions  # noqa: E402
 from app.serialize import dumps, model_trace_payload, tokens_payload  # noqa: E402
 from app.service import selection_for  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from models.checkpoint import ARCHS, CHECKPOINT_DIR, TOKENIZER_FILE, build_net, save_checkpoint  # noqa: E402
-from models.data import load_corpus  # noqa: E402
 from models.lm import LanguageModel, load_model  # noqa: E402
 from models.tokenizer import Tokenizer  # noqa: E402
 from models.train import DEFAULT_CONFIGS  # noqa: E402
@@ -58,14 +59,6 @@ ENCODINGS = ("json", "f16", "u8")
 TOP_K = 5  # the API's default
 WARMUP = 3
 DEFAULT_THREADS = torch.get_num_threads()  # before main() changes it
-PARAGRAPH = (
-    "It is a truth universally acknowledged, that a single man in possession of a good fortune, "
-    "must be in want of a wife. However little known the feelings or views of such a man may be "
-    "on his first entering a neighbourhood, this truth is so well fixed in the minds of the "
-    "surrounding families, that he is considered the rightful property of some one or other of "
-    "their daughters. "
-)
-
 
 # --- set-up -------------------------------------------------------------------------------
 
@@ -85,19 +78,6 @@ def checkpoints(tmp: Path) -> tuple[Path, str]:
         "RANDOM-INIT models with the training configs (no trained checkpoint yet): timings are "
         "representative of the real sizes, but re-run on the trained models before quoting ratios"
     )
-
-
-def text_of_n_tokens(tokenizer: Tokenizer, n: int) -> str:
-    try:
-        source = load_corpus().valid[0][:20_000]
-    except FileNotFoundError:
-        source = PARAGRAPH * 40
-    ids = tokenizer.encode_ids(source)
-    for start in range(len(ids) - n):
-        text = tokenizer.decode(ids[start : start + n])
-        if len(tokenizer.encode_ids(text)) == n:
-            return text
-    raise ValueError(f"no slice of the passage is exactly {n} tokens long")
 
 
 def median_ms(samples: list[float]) -> float:
@@ -456,7 +436,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder, origin = checkpoints(Path(tmp))
         tokenizer = Tokenizer.from_file(folder / TOKENIZER_FILE)
-        texts = {n: text_of_n_tokens(tokenizer, n) for n in LENGTHS}
+        source, _ = passage()
+        texts = {n: text_of_n_tokens(tokenizer, source, n) for n in LENGTHS}
         lm = load_model("transformer", folder, tokenizer)
         cfg = lm.config
         print(f"models: {origin}")
