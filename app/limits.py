@@ -117,7 +117,7 @@ class InferenceRunner:
         keep_freed_memory()
         # A pool of its own, one thread per slot: cheaper per call than anyio's shared pool
         # (no capacity limiter or cancel scope), and inference never waits behind other work.
-        self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="attenzione-infer")
+        self.pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="attenzione-infer")
         self._slots = asyncio.Semaphore(max_concurrency)
         self._timeout = queue_timeout_s
         self._cache: OrderedDict[Hashable, bytes] = OrderedDict()
@@ -142,7 +142,7 @@ class InferenceRunner:
             await self._slots.acquire()  # a slot is free: returns at once
         try:
             t0 = time.perf_counter()
-            body = await asyncio.get_running_loop().run_in_executor(self._pool, work)
+            body = await asyncio.get_running_loop().run_in_executor(self.pool, work)
             dur = (time.perf_counter() - t0) * 1000
         finally:
             self._slots.release()
@@ -150,7 +150,7 @@ class InferenceRunner:
         return body, {"cache": "miss", "dur_ms": dur}
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _remember(self, key: Hashable, body: bytes) -> None:
         """Cache ``body``, then drop the least recently used until both limits hold."""

@@ -13,7 +13,6 @@ triangle is exactly 0. Otherwise ``layout`` is ``"dense"``.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 import orjson
+import pybase64
 import torch
 
 from models.tokenizer import Tokenizer
@@ -82,7 +82,7 @@ def encode_array(x: np.ndarray, encoding: Encoding, decimals: int, causal: bool 
         codes = np.rint((np.nan_to_num(values, nan=lo) - lo) / scale)
         raw = np.clip(codes, 0, 255).astype(np.uint8).tobytes()
         out.update(dtype="uint8", scale=scale, offset=lo)
-    out["data"] = base64.b64encode(raw).decode("ascii")
+    out["data"] = pybase64.b64encode_as_string(raw)  # SIMD: ~50x the speed of base64's
     return out
 
 
@@ -101,10 +101,9 @@ def tokens_payload(trace: Trace) -> dict[str, Any]:
 
 def predictions_payload(trace: Trace, tokenizer: Tokenizer, decimals: int) -> dict[str, Any]:
     p = trace.predictions
-    ids = p.top_ids.tolist()
     return {
-        "top_ids": ids,
-        "top_strings": [[tokenizer.display(i) for i in row] for row in ids],
+        "top_ids": p.top_ids,
+        "top_strings": tokenizer.displays(p.top_ids),
         "top_probs": np.round(p.top_probs.astype(np.float64), max(decimals, 4)),
         "surprisal_bits": np.round(p.surprisal.astype(np.float64), decimals),
         "entropy_bits": np.round(p.entropy.astype(np.float64), decimals),

@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from tokenizers import Encoding, decoders, models, pre_tokenizers, trainers
 from tokenizers import Tokenizer as HFTokenizer
 
@@ -84,6 +86,7 @@ class Tokenizer:
             piece = hf.id_to_token(i) or ""
             self._bytes.append(piece.encode() if i == self.eot_id else bytes(table[c] for c in piece))
         self._display = [EOT if i == self.eot_id else display(b) for i, b in enumerate(self._bytes)]
+        self._display_array = np.array(self._display, dtype=object)
 
     @classmethod
     def from_file(cls, path: Path) -> Tokenizer:
@@ -122,6 +125,10 @@ class Tokenizer:
 
     def display(self, token_id: int) -> str:
         return self._display[token_id]
+
+    def displays(self, ids: np.ndarray) -> list[Any]:
+        """Display strings of an array of ids, as nested lists of the same shape."""
+        return self._display_array[ids].tolist()
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096) -> Tokenizer:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from app import jsonfloat
 from app.jsonfloat import dumps_floats
 
 SPECIAL = (np.nan, np.inf, -np.inf, -0.0, 0.0)
@@ -69,3 +70,30 @@ def test_attention_like_and_edges() -> None:
     check(np.full((4, 100), -0.00004, np.float32), 4)  # rounds to -0.0
     check(np.full((2, 200), 1e30, np.float32), 4)  # too many digits: orjson's path
     check(rng.standard_normal((2, 3, 2, 300)).astype(np.float32), 3)
+
+
+def test_huge_values_take_the_orjson_path() -> None:
+    check(np.full((3, 100), 1e308), 4)  # x * 10**decimals overflows to inf
+    x = np.random.default_rng(1).standard_normal((3, 400))
+    x[0, 0], x[1, 1] = np.inf, 1e300
+    check(x, 3)
+
+
+def test_overlapping_stores_and_the_exact_width_path_agree(monkeypatch) -> None:
+    """The fast path (8-byte stores that overlap) is what runs on the pinned numpy; the
+    exact-width fallback must write the same bytes, for every cell width 5..9."""
+    assert jsonfloat._overlapping_stores_work()
+    rng = np.random.default_rng(2)
+    cases = [
+        (np.tril(rng.random((2, 3, 40, 40))).astype(np.float32), 4),  # width 7
+        (rng.random((5, 300)).astype(np.float32), 2),  # width 5
+        (rng.standard_normal((3, 7, 50)).astype(np.float32) * 30, 4),  # width 9: "-12.3456,"
+        (rng.standard_normal((4, 100)) * 1e5, 0),  # width 8: "-123456,"
+    ]
+    for x, decimals in cases:
+        fast = jsonfloat.dumps_floats(x, decimals)
+        monkeypatch.setattr(jsonfloat, "_OVERLAP", False)
+        exact = jsonfloat.dumps_floats(x, decimals)
+        monkeypatch.setattr(jsonfloat, "_OVERLAP", True)
+        assert fast == exact
+        assert json.loads(fast) == expected(x, decimals)
