@@ -55,7 +55,13 @@ def describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str
     errors = []
     for err in exc.errors():
         if err.get("type") == "json_invalid":
-            msg = f"request body is not valid JSON: {err.get('ctx', {}).get('error', 'parse error')}"
+            reason = str(err.get("ctx", {}).get("error", "parse error"))
+            msg = f"request body is not valid JSON: {reason}"
+            if "hex escape" in reason or "surrogate" in reason:
+                msg += (
+                    "; a \\uD800-\\uDFFF escape is half of a UTF-16 surrogate pair and is not text"
+                    " on its own: send the whole pair, or the character as UTF-8"
+                )
             errors.append({"field": "body", "message": msg})
         else:
             errors.append({"field": _loc(err.get("loc", ())), "message": err.get("msg", "invalid")})

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import torch
 from fastapi import FastAPI
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__, errors
@@ -22,6 +24,9 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+
+CSP_HEADER = (b"content-security-policy", CSP.encode())
+OTHER_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 
 DESCRIPTION = """
 See how a small Transformer and small recurrent networks (LSTM, GRU, RNN) read the same text:
@@ -47,13 +52,28 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 path = scope.get("path", "")
                 if not path.startswith(("/docs", "/redoc")):  # Swagger UI needs its own policy
-                    headers.append((b"content-security-policy", CSP.encode()))
-                headers.append((b"x-content-type-options", b"nosniff"))
-                headers.append((b"referrer-policy", b"no-referrer"))
+                    headers.append(CSP_HEADER)
+                headers.extend(OTHER_HEADERS)
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def document_request_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
+    """Put the schemas of bodies that routes parse themselves into the OpenAPI components."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # cached by FastAPI after the first call
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in models:
+            schemas.setdefault(
+                model.__name__, model.model_json_schema(ref_template="#/components/schemas/{model}")
+            )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -80,11 +100,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Attention maps and recurrent states of small language models, side by side.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI asks OpenTelemetry for its providers on every request unless told not to.
+        telemetry={
+            "tracing": settings.telemetry,
+            "metrics": settings.telemetry,
+            "logs": settings.telemetry,
+            "operation_spans": settings.telemetry,
+        },
     )
     errors.install(app)
     app.include_router(api.router)
     app.include_router(health.router)
     pages.install(app)
+    document_request_models(app, api.REQUEST_MODELS)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app

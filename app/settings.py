@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     cache_size: int = Field(256, ge=0, description="Responses kept in the LRU cache; 0 turns it off.")
     max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted.")
     torch_threads: int = Field(0, ge=0, description="torch intra-op threads; 0 keeps torch's default.")
+    telemetry: bool = Field(
+        False, description="FastAPI's OpenTelemetry spans, metrics and logs, to the global providers."
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info")
 
 

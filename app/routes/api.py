@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
-from ..deps import RegistryDep, RunnerDep, SettingsDep
+from ..deps import RegistryDep
 from ..errors import ProblemError
 from ..schemas import CompareRequest, CompareResponse, ModelsResponse, Problem, TraceRequest, TraceResponse
 from ..serialize import dumps
@@ -38,11 +40,34 @@ async def list_models(registry: RegistryDep) -> Response:
     return Response(dumps({"api_version": "v1", "models": models}), media_type="application/json")
 
 
-@router.post("/trace", response_model=TraceResponse, responses=ERRORS)
-async def trace(
-    req: TraceRequest, registry: RegistryDep, runner: RunnerDep, settings: SettingsDep
-) -> Response:
+M = TypeVar("M", bound=BaseModel)
+
+
+async def _parse(request: Request, model: type[M]) -> M:
+    """The JSON body as ``model``, parsed and validated in one pass (pydantic's JSON parser),
+    instead of FastAPI's ``json.loads`` then validation and dependency injection: together
+    ~0.1-0.2 ms less per request. Errors are the same ``RequestValidationError`` (422)."""
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a body parsed by ``_parse``; ``main.document_request_models`` adds the schema."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+REQUEST_MODELS = (TraceRequest, CompareRequest)
+
+
+@router.post("/trace", response_model=TraceResponse, responses=ERRORS, openapi_extra=_body_doc(TraceRequest))
+async def trace(request: Request) -> Response:
     """Trace one text through one model: tokens, the requested parts, and predictions."""
+    req = await _parse(request, TraceRequest)
+    state = request.app.state
+    registry, runner, settings = state.registry, state.runner, state.settings
     model = get_model(registry, req.model)
     check_text(req.text, settings)
     sel = selection_for(model, req, settings, strict_parts=True)
@@ -51,11 +76,14 @@ async def trace(
     return _json(body, info)
 
 
-@router.post("/compare", response_model=CompareResponse, responses=ERRORS)
-async def compare(
-    req: CompareRequest, registry: RegistryDep, runner: RunnerDep, settings: SettingsDep
-) -> Response:
+@router.post(
+    "/compare", response_model=CompareResponse, responses=ERRORS, openapi_extra=_body_doc(CompareRequest)
+)
+async def compare(request: Request) -> Response:
     """Trace one text through 2-4 models; shared tokenisations are stated once."""
+    req = await _parse(request, CompareRequest)
+    state = request.app.state
+    registry, runner, settings = state.registry, state.runner, state.settings
     if len(set(req.models)) != len(req.models):
         raise ProblemError(
             422, "Duplicate models", f"models must be distinct; got {req.models}", "bad-models"

@@ -59,3 +59,23 @@ def test_plain_port_variable_is_read_and_attenzione_port_wins(monkeypatch):
     assert Settings().port == 9123
     monkeypatch.setenv("ATTENZIONE_PORT", "9001")
     assert Settings().port == 9001
+
+
+def test_telemetry_off_by_default_means_no_opentelemetry_lookups(monkeypatch, checkpoint_dir):
+    """FastAPI looks up the OpenTelemetry tracer provider on every request unless its
+    telemetry is off; ATTENZIONE_TELEMETRY turns it on."""
+    from opentelemetry import trace
+
+    calls = []
+    real = trace.get_tracer_provider
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: calls.append(1) or real())
+    body = {"model": "gru", "text": "a few words"}
+    with TestClient(create_app(Settings(models_dir=checkpoint_dir))) as client:
+        calls.clear()
+        assert client.post("/api/v1/trace", json=body).status_code == 200
+    assert calls == []
+    monkeypatch.setenv("ATTENZIONE_TELEMETRY", "true")
+    with TestClient(create_app(Settings(models_dir=checkpoint_dir))) as client:
+        calls.clear()
+        assert client.post("/api/v1/trace", json=body).status_code == 200
+    assert calls
