@@ -97,3 +97,15 @@ def test_overlapping_stores_and_the_exact_width_path_agree(monkeypatch) -> None:
         monkeypatch.setattr(jsonfloat, "_OVERLAP", True)
         assert fast == exact
         assert json.loads(fast) == expected(x, decimals)
+
+
+def test_every_table_entry_is_the_number_formatted_by_python() -> None:
+    """Each cell of a table, checked against Python's own formatting of the same number."""
+    for digits, decimals, signed in [(1, 0, False), (3, 0, True), (3, 2, True), (4, 1, False), (4, 3, True)]:
+        table = jsonfloat._table(digits, decimals, signed)
+        width = jsonfloat._cell_width(digits, decimals, signed)
+        m = 10**digits - 1
+        qs = range(-m if signed else 0, m + 1)
+        want = [f"{q / 10**decimals:.{decimals}f},".rjust(width) for q in qs]
+        got = [bytes(row).decode() for row in table]
+        assert got[:-1] == want and got[-1] == "null,".rjust(width)
