@@ -31,6 +31,7 @@ import orjson
 
 _MAX_DIGITS = 6  # integer + decimal digits covered by a table; larger values use orjson
 _ITEM = 8  # bytes per table item (uint64)
+_BLOCK = 16384  # numbers rounded and looked up at a time (128 KB of float64)
 _ROUND = 1.5 * 2**52  # x + _ROUND rounds x to an integer, half to even, for |x| < 2**51
 _ROUND_BITS = int(np.array(_ROUND).view(np.int64))
 
@@ -117,15 +118,7 @@ def dumps_floats(x: np.ndarray, decimals: int) -> bytes:
     if digits > _MAX_DIGITS:
         return _fallback(x, decimals)
     signed = qlo < 0
-    q = np.multiply(x, scale, dtype=np.float64)  # exact for float32; as np.round for float64
-    if finite is not None:
-        q[~finite] = 0.0
-    q += _ROUND
-    index = q.view(np.int64)
-    index -= _ROUND_BITS - (10**digits - 1 if signed else 0)
-    if finite is not None:
-        index[~finite] = 2 * 10**digits - 1 if signed else 10**digits  # the "null" entry
-    return _frame(digits, decimals, signed, index, x.shape)
+    return _frame(x, finite, scale, digits, decimals, signed)
 
 
 @lru_cache(maxsize=64)
@@ -178,26 +171,50 @@ def _overlapping_stores_work() -> bool:
 _OVERLAP = _overlapping_stores_work()
 
 
-def _frame(digits: int, decimals: int, signed: bool, index: np.ndarray, shape: tuple[int, ...]) -> bytes:
-    """Format table entries ``index`` straight into the output, one line per row of the
-    innermost axis: brackets, the row's cells (its last comma becomes the row's ']'), more
-    brackets."""
-    n = shape[-1]
-    pre, suf = _brackets(tuple(shape[:-1]))
+def _frame(
+    x: np.ndarray, finite: np.ndarray | None, scale: float, digits: int, decimals: int, signed: bool
+) -> bytes:
+    """Format ``x`` into the output, one line per row of the innermost axis: brackets, the
+    row's cells (its last comma becomes the row's ']'), more brackets. Rows are rounded and
+    looked up in blocks of ~_BLOCK numbers, so the float64 and uint64 intermediates stay
+    in the core's cache instead of making three more passes over memory."""
+    n = x.shape[-1]
+    rows = x.reshape(-1, n)
+    ok = None if finite is None else finite.reshape(-1, n)
+    pre, suf = _brackets(tuple(x.shape[:-1]))
     nrows, edge = pre.shape
     width = _cell_width(digits, decimals, signed)
     row_end = edge + n * width
     stride = row_end + edge
     buffer = np.empty(nrows * stride + _ITEM, dtype=np.uint8)  # room for the last spill
     out = buffer[: nrows * stride].reshape(nrows, stride)
-    index = index.reshape(nrows, n)
-    if _OVERLAP:
-        gathered = np.take(_items(digits, decimals, signed), index, mode="clip")
-        _store_cells(buffer, edge, stride, gathered, width)  # before the brackets: it spills
-    else:
-        table = _exact_table(digits, decimals, signed).view(f"S{width}").ravel()
-        cells = np.ndarray((nrows, n), dtype=table.dtype, buffer=out, offset=edge, strides=(stride, width))
-        np.take(table, index, out=cells, mode="clip")  # indices are in range by construction
+    offset = _ROUND_BITS - (10**digits - 1 if signed else 0)  # float bits -> table index
+    null = 2 * 10**digits - 1 if signed else 10**digits
+    block = max(1, _BLOCK // n)
+    q = np.empty((min(block, nrows), n), dtype=np.float64)
+    gathered = np.empty(q.shape, dtype=np.uint64)
+    items = _items(digits, decimals, signed) if _OVERLAP else None
+    for r0 in range(0, nrows, block):
+        r1 = min(r0 + block, nrows)
+        qb = q[: r1 - r0]
+        # in float64 (without dtype, numpy 2 would multiply float32 input in float32): exact for
+        # float32 input; for float64, the same product np.round takes
+        np.multiply(rows[r0:r1], scale, out=qb, dtype=np.float64)
+        if ok is not None:
+            qb[~ok[r0:r1]] = 0.0
+        qb += _ROUND
+        index = qb.view(np.int64)
+        index -= offset
+        if ok is not None:
+            index[~ok[r0:r1]] = null
+        if items is not None:
+            g = gathered[: r1 - r0]
+            np.take(items, index, out=g, mode="clip")
+            _store_cells(buffer, r0 * stride + edge, stride, g, width)  # spills: brackets after
+        else:
+            table = _exact_table(digits, decimals, signed).view(f"S{width}").ravel()
+            cells = np.ndarray((r1 - r0, n), table.dtype, buffer, r0 * stride + edge, (stride, width))
+            np.take(table, index, out=cells, mode="clip")  # indices are in range by construction
     out[:, :edge] = pre
     out[:, row_end:] = suf
     out[:, row_end - 1] = ord("]")
