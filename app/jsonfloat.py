@@ -95,7 +95,9 @@ def _cell_width(digits: int, decimals: int, signed: bool) -> int:
 
 
 def _fallback(x: np.ndarray, decimals: int) -> bytes:
-    return orjson.dumps(np.round(x.astype(np.float64), decimals), option=orjson.OPT_SERIALIZE_NUMPY)
+    # orjson takes C-contiguous arrays only; a head selection (x[:, heads]) may not be one
+    rounded = np.round(np.ascontiguousarray(x, dtype=np.float64), decimals)
+    return orjson.dumps(rounded, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def dumps_floats(x: np.ndarray, decimals: int) -> bytes:

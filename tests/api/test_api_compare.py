@@ -103,3 +103,14 @@ def test_compare_five_distinct_names_is_422(client, problem):
 def test_compare_duplicate_models_is_422(client, problem):
     body = problem(client.post(COMPARE, json={"models": ["lstm", "lstm"], "text": TEXT}), 422)
     assert "distinct" in body["detail"]
+
+
+@pytest.mark.parametrize("encoding", ["json", "f16", "u8"])
+def test_head_selection_on_a_one_token_text(client, encoding):
+    """Found by the fuzz test: selected heads of a 1 x 1 attention map came out of numpy
+    Fortran-ordered and the JSON writer failed with a 500."""
+    body = compare(client, models=["transformer", "lstm"], text="0", heads=[0, 1], encoding=encoding)
+    attention = body["models"][0]["parts"]["attention"]["self"]
+    assert attention["shape"][1:] == [2, 1, 1]
+    if encoding == "json":
+        assert all(row == [[1.0]] for layer in attention["data"] for row in layer)
