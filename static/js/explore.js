@@ -35,7 +35,7 @@ if (!new URLSearchParams(location.search).has("text")) store.set({ text: boot.sa
 const focus = ui.createFocus();
 const dom = Object.fromEntries(["text", "sample", "model", "model-info", "count", "view", "layer", "head",
   "filter", "filter-value", "sink", "part", "rlayer", "sort", "units", "status", "legend", "error",
-  "strip", "empty", "views", "main-plot", "lines-plot", "grid-plot", "predictions", "attn-controls",
+  "strip", "empty", "views", "main-plot", "lines-plot", "grid-plot", "grid-keys", "predictions", "attn-controls",
   "rnn-controls"].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(`#${id}`)]));
 
 let models = [];
@@ -43,6 +43,7 @@ let trace = null; // the decoded response shown now
 let shown = null; // what the large view shows: {matrix, rowLabels, colLabels, corner}
 let inflight = null;
 let gridKey = null;
+const gridKeys = ui.keyboardGrid(dom.gridKeys, (cell) => pickThumbnail(cell));
 const traceSoon = debounce(() => runTrace(), DEBOUNCE_MS);
 
 const info = (name) => models.find((m) => m.name === name);
@@ -322,15 +323,24 @@ async function renderGrid(st) {
   const parts = transformer ? null : V.recurrentParts(trace.parts);
   const cell = transformer ? V.modelViewCell(att, st) : V.recurrentCell(parts, st);
   const key = transformer ? JSON.stringify(V.displayOptions(st)) : "states";
-  if (key === gridKey) return ui.setBaseShapes(dom.gridPlot, selectionShape(cell));
+  if (key === gridKey) {
+    gridKeys.select(cell);
+    return ui.setBaseShapes(dom.gridPlot, selectionShape(cell));
+  }
   gridKey = key;
   const fig = transformer ? V.modelView(att, st) : V.recurrentGrid(parts, st);
   await ui.renderPlot(dom.gridPlot, fig, `attenzione-${st.model}-grid`, { token: focus.current(), shapes: selectionShape(cell) });
-  ui.linkPlot(dom.gridPlot, focus, () => null, (p) => {
-    const pick = trace.family === "transformer" ? V.modelViewPick(trace.parts.attention.self, p.curveNumber)
-      : V.recurrentPick(V.recurrentParts(trace.parts), p.curveNumber);
-    store.set(pick);
-  });
+  const names = transformer ? V.modelViewNames(att) : V.recurrentNames(parts);
+  gridKeys.update(fig.grid, names.label, names.cellLabel);
+  gridKeys.select(cell);
+  ui.linkPlot(dom.gridPlot, focus, () => null, (p) => pickThumbnail(p.curveNumber));
+}
+
+/** Show thumbnail `cell` of the grid large (a click on it, or Enter/Space on its gridcell). */
+function pickThumbnail(cell) {
+  if (!trace) return;
+  store.set(trace.family === "transformer" ? V.modelViewPick(trace.parts.attention.self, cell)
+    : V.recurrentPick(V.recurrentParts(trace.parts), cell));
 }
 
 /** The focused token (hovered, else selected) shown in every view and the predictions. */

@@ -114,15 +114,16 @@ export function colourCap(z, q = 0.99) {
 /**
  * A grid of small heatmaps (`cells`: [{row, col, z, zmin, zmax}]) sharing one figure, so
  * it renders in one pass and exports as one image. Cells are clickable (plotly_click
- * gives curveNumber = index into `cells`).
+ * gives curveNumber = index into `cells`). `grid` tells the keyboard layer where each cell
+ * sits: {nRows, nCols, margin, cells: [{row, col, x, y}]} with x, y the paper domains.
  */
 export function thumbnailGrid(cells, opts) {
   const { nRows, nCols, rowLabels, colLabels, colorscale = VIRIDIS, title } = opts;
   const gap = 0.02;
   const data = [];
-  const layout = baseLayout(title, {
-    margin: { t: 46, r: 6, b: 6, l: 34 }, showlegend: false, annotations: [], shapes: [],
-  });
+  const margin = { t: 46, r: 6, b: 6, l: 34 };
+  const layout = baseLayout(title, { margin, showlegend: false, annotations: [], shapes: [] });
+  const grid = { nRows, nCols, margin: { ...margin }, cells: [] };
   cells.forEach((cell, k) => {
     const ax = k === 0 ? "" : String(k + 1);
     const [x0, x1] = [cell.col / nCols + gap, (cell.col + 1) / nCols - gap];
@@ -134,6 +135,7 @@ export function thumbnailGrid(cells, opts) {
     const hidden = { showticklabels: false, showgrid: false, zeroline: false, ticks: "", fixedrange: true };
     layout[`xaxis${ax}`] = { ...hidden, domain: [x0, x1], anchor: `y${ax}` };
     layout[`yaxis${ax}`] = { ...hidden, domain: [y0, y1], anchor: `x${ax}`, autorange: "reversed" };
+    grid.cells.push({ row: cell.row, col: cell.col, x: [x0, x1], y: [y0, y1] });
   });
   colLabels.forEach((text, c) => layout.annotations.push({
     text, xref: "paper", yref: "paper", x: (c + 0.5) / nCols, y: 1, yanchor: "bottom", showarrow: false,
@@ -142,7 +144,7 @@ export function thumbnailGrid(cells, opts) {
     text, xref: "paper", yref: "paper", x: 0, xanchor: "right", xshift: -4,
     y: 1 - (r + 0.5) / nRows, showarrow: false,
   }));
-  return { data, layout, highlight: cells.map((c, k) => ({ ...c.highlight, cell: k })) };
+  return { data, layout, highlight: cells.map((c, k) => ({ ...c.highlight, cell: k })), grid };
 }
 
 /** An outline around thumbnail `cell` of a grid (the one shown large). */

@@ -5,6 +5,7 @@
  */
 
 import { colourAt, highlightShapes, inkFor } from "./figures.js";
+import { cellBox, cellIndex, gridMove } from "./gridnav.js";
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -127,6 +128,85 @@ export function linkPlot(gd, focus, toToken, onClick) {
   gd.on("plotly_hover", (ev) => focus.hover(toToken(ev.points[0]), gd));
   gd.on("plotly_unhover", () => focus.hover(null, gd));
   gd.on("plotly_click", (ev) => onClick?.(ev.points[0]));
+}
+
+/**
+ * Keyboard access to a thumbnail grid drawn by plotly: `node` (role="grid", laid over the
+ * figure) gets one focusable gridcell per thumbnail, placed over it. The grid is one tab
+ * stop (roving tabindex); arrows, Home and End move the focus, Enter or Space call
+ * `onPick(cell)` as a click on the thumbnail does. The cells let the pointer through, so
+ * plotly still gets hovers and clicks. Returns {update, select}.
+ */
+export function keyboardGrid(node, onPick) {
+  let grid = null; // {nRows, nCols, margin, cells: [{row, col, x, y}]} of the figure shown
+  let signature = "";
+  let stop = 0; // the cell that is the tab stop
+  let boxes = []; // gridcell nodes in figure order (boxes[k] lies over thumbnail k)
+  let selected = null; // the thumbnail shown large, as last marked
+  const hasFocus = () => node.contains(document.activeElement);
+
+  const moveStop = (k, focus) => {
+    if (!boxes[k]) return;
+    stop = k;
+    boxes.forEach((c, i) => { c.tabIndex = i === k ? 0 : -1; });
+    if (focus) boxes[k].focus();
+  };
+
+  node.addEventListener("keydown", (ev) => {
+    const here = ev.target.closest('[role="gridcell"]');
+    if (!here || !grid || ev.altKey) return;
+    const k = Number(here.dataset.cell);
+    if (ev.key === "Enter" || ev.key === " ") {
+      ev.preventDefault(); // Space would scroll the page
+      onPick(k);
+      return;
+    }
+    const to = gridMove(ev.key, grid.cells[k], grid.nRows, grid.nCols, ev.ctrlKey || ev.metaKey);
+    if (!to) return;
+    ev.preventDefault();
+    const next = cellIndex(grid.cells, to);
+    if (next >= 0) moveStop(next, true);
+  });
+  node.addEventListener("focusin", (ev) => {
+    const here = ev.target.closest('[role="gridcell"]');
+    if (here) moveStop(Number(here.dataset.cell), false);
+  });
+
+  return {
+    /** Lay cells over a figure's `grid`; `label` names the grid, `cellLabel(k)` each cell. */
+    update(next, label, cellLabel) {
+      const labels = next.cells.map((_, k) => cellLabel(k));
+      const sig = JSON.stringify([next, label, labels]);
+      node.hidden = false;
+      node.setAttribute("aria-label", label);
+      if (sig === signature) return; // same cells: keep the nodes, and the focus on one
+      const focused = hasFocus() && grid ? grid.cells[stop] : null;
+      signature = sig;
+      grid = next;
+      selected = null;
+      boxes = grid.cells.map((cell, k) => {
+        const box = el("div", { role: "gridcell", class: "grid-cell", tabindex: "-1", "aria-selected": "false",
+          "aria-label": labels[k], "data-cell": k, "data-row": cell.row, "data-col": cell.col });
+        Object.assign(box.style, cellBox(cell, grid.margin));
+        return box;
+      });
+      // rows of cells in reading order (left to right), whatever the figure's order
+      node.replaceChildren(...Array.from({ length: grid.nRows }, (_, r) => el("div", { role: "row" },
+        ...boxes.filter((b) => Number(b.dataset.row) === r).sort((a, b) => a.dataset.col - b.dataset.col))));
+      const again = focused ? cellIndex(grid.cells, {
+        row: Math.min(focused.row, grid.nRows - 1), col: Math.min(focused.col, grid.nCols - 1) }) : -1;
+      moveStop(again >= 0 ? again : Math.min(stop, grid.cells.length - 1), again >= 0);
+    },
+    /** Mark `cell` as the one shown large (-1: none). When it changes (a click, Enter, the
+     * selectors) it becomes the tab stop, and takes the focus if that is in the grid (a click
+     * on plotly leaves it there); redrawing the same selection leaves the focus alone. */
+    select(cell) {
+      boxes.forEach((c, k) => c.setAttribute("aria-selected", String(k === cell)));
+      if (cell === selected) return;
+      selected = cell;
+      if (cell >= 0) moveStop(cell, hasFocus());
+    },
+  };
 }
 
 /**

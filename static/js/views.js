@@ -88,6 +88,17 @@ export function modelViewPick(att, cell) {
   return { view: "head", layer: Math.floor(cell / att.shape[1]), head: cell % att.shape[1] };
 }
 
+/** Accessible names of the model view (for the keyboard grid): {label, cellLabel(cell)}. */
+export function modelViewNames(att) {
+  return {
+    label: "Attention maps by layer and head",
+    cellLabel: (cell) => {
+      const { layer, head } = modelViewPick(att, cell);
+      return `Layer ${layer}, head ${head}`;
+    },
+  };
+}
+
 /** A recurrent trace's parts as one flat map: {h, c?, i, f, g, o | r, z, n}. */
 export function recurrentParts(parts) {
   const out = {};
@@ -160,6 +171,17 @@ export function recurrentPick(parts, cell) {
   const names = Object.keys(parts);
   const L = parts[names[0]].shape[0];
   return { view: names[Math.floor(cell / L)], layer: cell % L };
+}
+
+/** Accessible names of the recurrent grid (for the keyboard grid): {label, cellLabel(cell)}. */
+export function recurrentNames(parts) {
+  return {
+    label: "States and gates by layer and part",
+    cellLabel: (cell) => {
+      const { view, layer } = recurrentPick(parts, cell);
+      return `Layer ${layer}, ${partLabel(view)}`;
+    },
+  };
 }
 
 /** Token `t` of one tokenisation to the first overlapping token of another (by spans). */
