@@ -1,9 +1,12 @@
 """Recurrent language models: LSTM, GRU and plain tanh (Elman) RNN.
 
-Each layer is its own single-layer ``torch.nn`` module, so that training runs PyTorch's fused
-kernels while ``forward_trace`` steps through time with the very same weights and returns
-every layer's h (and c), and the gates: i, f, g, o for the LSTM, r, z, n for the GRU. A test
-proves the two paths agree. Embeddings are tied through a projection of the top layer.
+Each layer is its own single-layer ``torch.nn`` module. Training and ``forward_trace`` both
+run PyTorch's fused kernels to get each layer's h; ``forward_trace`` then recomputes, with the
+very same weights, the gates of every step at once from x_t and h_{t-1} (i, f, g, o for the
+LSTM, r, z, n for the GRU) and the LSTM's cell state c by an element-wise scan over time, and
+returns every layer's h (and c) and gates. Tests check them against a step-by-step loop over
+the cell equations and PyTorch's own cells. Embeddings are tied through a projection of the
+top layer.
 """
 
 from __future__ import annotations
@@ -36,53 +39,49 @@ class RecurrentConfig:
     embed_std: float = 0.02  # embedding init; a plain RNN needs larger inputs to leave the unigram plateau
 
 
-def _step_lstm(
-    xw: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, d: int
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """One LSTM layer over time. xw: [T, 4d] = x·W_ihᵀ + b_ih. Returns h [T, d] and the rest."""
-    h, c = xw.new_zeros(d), xw.new_zeros(d)
-    out: dict[str, list[torch.Tensor]] = {k: [] for k in ("h", "c", "i", "f", "g", "o")}
-    for t in range(xw.shape[0]):
-        pre = xw[t] + w_hh @ h + b_hh
-        i, f, o = (torch.sigmoid(pre[k * d : (k + 1) * d]) for k in (0, 1, 3))
-        g = torch.tanh(pre[2 * d : 3 * d])
-        c = f * c + i * g
-        h = o * torch.tanh(c)
-        for name, value in zip(out, (h, c, i, f, g, o), strict=True):
-            out[name].append(value)
-    stacked = {k: torch.stack(v) for k, v in out.items()}
-    return stacked.pop("h"), stacked
+def _weights(layer: nn.Module) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """W_ih, b_ih, W_hh, b_hh of a single-layer ``nn.LSTM``/``GRU``/``RNN``."""
+    w_ih, b_ih, w_hh, b_hh = (
+        getattr(layer, f"{n}_l0") for n in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")
+    )
+    return w_ih, b_ih, w_hh, b_hh
 
 
-def _step_gru(
-    xw: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, d: int
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    h = xw.new_zeros(d)
-    out: dict[str, list[torch.Tensor]] = {k: [] for k in ("h", "r", "z", "n")}
-    for t in range(xw.shape[0]):
-        hw = w_hh @ h + b_hh
-        r = torch.sigmoid(xw[t, :d] + hw[:d])
-        z = torch.sigmoid(xw[t, d : 2 * d] + hw[d : 2 * d])
-        n = torch.tanh(xw[t, 2 * d :] + r * hw[2 * d :])
-        h = (1 - z) * n + z * h
-        for name, value in zip(out, (h, r, z, n), strict=True):
-            out[name].append(value)
-    stacked = {k: torch.stack(v) for k, v in out.items()}
-    return stacked.pop("h"), stacked
+def _inputs(layer: nn.Module, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x·W_ihᵀ + b_ih and h_{t-1}·W_hhᵀ + b_hh for every step at once; h_{-1} = 0."""
+    w_ih, b_ih, w_hh, b_hh = _weights(layer)
+    h_prev = torch.cat([h.new_zeros(1, h.shape[1]), h[:-1]])  # [T, d]
+    return torch.addmm(b_ih, x, w_ih.T), torch.addmm(b_hh, h_prev, w_hh.T)
 
 
-def _step_rnn(
-    xw: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, d: int
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    h = xw.new_zeros(d)
-    hs = []
-    for t in range(xw.shape[0]):
-        h = torch.tanh(xw[t] + w_hh @ h + b_hh)
-        hs.append(h)
-    return torch.stack(hs), {}
+def _lstm_internals(layer: nn.Module, x: torch.Tensor, h: torch.Tensor, d: int) -> dict[str, torch.Tensor]:
+    """c and the gates (rows i, f, g, o of PyTorch's layout) of an LSTM layer that output h."""
+    xw, hw = _inputs(layer, x, h)
+    pre = xw + hw  # [T, 4d]
+    i, f, o = (torch.sigmoid(pre[:, k * d : (k + 1) * d]) for k in (0, 1, 3))
+    g = torch.tanh(pre[:, 2 * d : 3 * d])
+    ig = i * g
+    c, cs = h.new_zeros(d), []
+    for ig_t, f_t in zip(ig.unbind(), f.unbind(), strict=True):  # c_t = f_t·c_{t-1} + i_t·g_t
+        c = torch.addcmul(ig_t, f_t, c)  # element-wise, so the scan over time is cheap
+        cs.append(c)
+    return {"c": torch.stack(cs), "i": i, "f": f, "g": g, "o": o}
 
 
-_STEPS = {"lstm": _step_lstm, "gru": _step_gru, "rnn": _step_rnn}
+def _gru_internals(layer: nn.Module, x: torch.Tensor, h: torch.Tensor, d: int) -> dict[str, torch.Tensor]:
+    """The gates (rows r, z, n of PyTorch's layout) of a GRU layer that output h."""
+    xw, hw = _inputs(layer, x, h)
+    rz = torch.sigmoid(xw[:, : 2 * d] + hw[:, : 2 * d])
+    r, z = rz[:, :d], rz[:, d:]
+    n = torch.tanh(torch.addcmul(xw[:, 2 * d :], r, hw[:, 2 * d :]))
+    return {"r": r, "z": z, "n": n}
+
+
+def _rnn_internals(layer: nn.Module, x: torch.Tensor, h: torch.Tensor, d: int) -> dict[str, torch.Tensor]:
+    return {}
+
+
+_INTERNALS = {"lstm": _lstm_internals, "gru": _gru_internals, "rnn": _rnn_internals}
 
 
 class RecurrentLM(TracedNet):
@@ -126,15 +125,12 @@ class RecurrentLM(TracedNet):
     def forward_trace(self, idx: torch.Tensor) -> tuple[torch.Tensor, Internals]:
         """idx [1, T] -> logits [T, d_vocab] and h, c, gates, each [n_layers, T, d_hidden]."""
         x = self.wte(idx[0])  # [T, d_embed]
-        step = _STEPS[self.cfg.cell]
+        internals = _INTERNALS[self.cfg.cell]
         per_layer: list[dict[str, torch.Tensor]] = []
         for layer in self.layers:
-            w_ih, b_ih, w_hh, b_hh = (
-                getattr(layer, f"{n}_l0") for n in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")
-            )
-            xw = x @ w_ih.T + b_ih  # all input terms at once
-            x, rest = step(xw, w_hh, b_hh, self.cfg.d_hidden)
-            per_layer.append({"h": x, **rest})
+            h = layer(x[None])[0][0]  # [T, d_hidden], PyTorch's fused kernel
+            per_layer.append({"h": h, **internals(layer, x, h, self.cfg.d_hidden)})
+            x = h
         stack = {k: torch.stack([p[k] for p in per_layer]) for k in per_layer[0]}
         states: dict[str, torch.Tensor] = {k: stack.pop(k) for k in ("h", "c") if k in stack}
         return self.unembed(x), {"states": states, "gates": stack}
