@@ -101,15 +101,14 @@ def tokens_payload(trace: Trace) -> dict[str, Any]:
 
 def predictions_payload(trace: Trace, tokenizer: Tokenizer, decimals: int) -> dict[str, Any]:
     p = trace.predictions
+    known = p.surprisal[:-1]  # the last position has no next token (NaN)
     return {
         "top_ids": p.top_ids,
         "top_strings": tokenizer.displays(p.top_ids),
-        "top_probs": np.round(p.top_probs.astype(np.float64), max(decimals, 4)),
+        "top_probs": orjson.Fragment(dumps_floats(p.top_probs, max(decimals, 4))),
         "surprisal_bits": np.round(p.surprisal.astype(np.float64), decimals),
         "entropy_bits": np.round(p.entropy.astype(np.float64), decimals),
-        "mean_surprisal_bits": (
-            round(float(np.nanmean(p.surprisal)), decimals) if len(p.surprisal) > 1 else None
-        ),
+        "mean_surprisal_bits": round(float(known.mean(dtype=np.float64)), decimals) if len(known) else None,
     }
 
 
