@@ -94,10 +94,21 @@ def _cell_width(digits: int, decimals: int, signed: bool) -> int:
     return max(5, signed + digits - decimals + (1 + decimals if decimals else 0) + 1)
 
 
+def round_floats(x: np.ndarray, decimals: int) -> np.ndarray:
+    """``np.round(x, decimals)`` in float64, C-contiguous (orjson takes no other; a head
+    selection such as x[:, heads] may come out Fortran-ordered), except that numbers of
+    2**52 or more, already whole, stay as they are instead of overflowing to inf."""
+    x64 = np.ascontiguousarray(x, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = np.round(x64, decimals)
+    whole = np.abs(x64) >= 2.0**52
+    if whole.any():
+        rounded[whole] = x64[whole]
+    return rounded
+
+
 def _fallback(x: np.ndarray, decimals: int) -> bytes:
-    # orjson takes C-contiguous arrays only; a head selection (x[:, heads]) may not be one
-    rounded = np.round(np.ascontiguousarray(x, dtype=np.float64), decimals)
-    return orjson.dumps(rounded, option=orjson.OPT_SERIALIZE_NUMPY)
+    return orjson.dumps(round_floats(x, decimals), option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def dumps_floats(x: np.ndarray, decimals: int) -> bytes:
