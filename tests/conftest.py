@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from models.checkpoint import ARCHS, CHECKPOINT_DIR, TOKENIZER_FILE, build_net
+from models.checkpoint import ARCHS, CHECKPOINT_DIR, TOKENIZER_FILE
 from models.lm import LanguageModel
 from models.tokenizer import Tokenizer
+from tests.tiny import tiny_net
 
 torch.set_num_threads(1)
 
@@ -24,9 +25,6 @@ TINY_CONFIGS: dict[str, dict[str, object]] = {
     "gru": {"n_layers": 2, "d_embed": 8, "d_hidden": 12, "n_ctx": TINY_N_CTX},
     "rnn": {"n_layers": 2, "d_embed": 8, "d_hidden": 12, "n_ctx": TINY_N_CTX},
 }
-# The default init (std 0.02) gives near-uniform attention and near-zero gates, which would
-# let a wrong scale or a swapped gate pass unnoticed; this much noise makes every part matter.
-WEIGHT_NOISE = 0.3
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +40,7 @@ def tokenizer(tokenizer_path: Path) -> Tokenizer:
 
 def make_tiny_model(arch: str, tokenizer: Tokenizer, seed: int = 0) -> LanguageModel:
     """A tiny ``arch`` model with random weights, seeded, in eval mode."""
-    torch.manual_seed(seed)
-    net = build_net(arch, {**TINY_CONFIGS[arch], "d_vocab": tokenizer.vocab_size})
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(torch.randn_like(p) * WEIGHT_NOISE)
+    net = tiny_net(arch, {**TINY_CONFIGS[arch], "d_vocab": tokenizer.vocab_size}, seed)
     return LanguageModel(f"tiny-{arch}", net, tokenizer)
 
 

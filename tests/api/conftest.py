@@ -6,7 +6,6 @@ servers (uvicorn in a thread or a subprocess), and helpers that decode wire arra
 from __future__ import annotations
 
 import base64
-import dataclasses
 import os
 import shutil
 import socket
@@ -34,45 +33,14 @@ if str(ROOT) not in sys.path:  # the project is not installed into the venv
 
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from models.checkpoint import CHECKPOINT_DIR, TOKENIZER_FILE, build_net, save_checkpoint  # noqa: E402
 from models.lm import LanguageModel, load_model  # noqa: E402
+from tests.tiny import CONFIGS, write_tiny_checkpoints  # noqa: E402
 
 torch.set_num_threads(1)  # the machine's cores belong to the training jobs
 
-TRANSFORMER_CONFIG = {"n_layers": 2, "n_heads": 2, "d_model": 32, "d_mlp": 64, "n_ctx": 64, "d_vocab": 4096}
-RECURRENT_CONFIG = {"n_layers": 2, "d_embed": 16, "d_hidden": 24, "d_vocab": 4096, "n_ctx": 128}
-CONFIGS: dict[str, dict[str, int]] = {
-    "transformer": TRANSFORMER_CONFIG,
-    "lstm": RECURRENT_CONFIG,
-    "gru": RECURRENT_CONFIG,
-    "rnn": RECURRENT_CONFIG,
-}
 NAMES = tuple(CONFIGS)
-# Default init (std 0.02) gives near-uniform attention and near-zero states, where a wrong
-# rounding or a swapped axis could pass unnoticed; noise makes every value matter.
-WEIGHT_NOISE = 0.3
 CORRUPT = "gru"
 SERVER_ENV = {"ATTENZIONE_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "ATTENZIONE_LOG_LEVEL": "warning"}
-
-
-def write_tiny_checkpoints(folder: Path) -> None:
-    """The shipped tokenizer and four seeded random-init models named like the built-ins."""
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(CHECKPOINT_DIR / TOKENIZER_FILE, folder / TOKENIZER_FILE)
-    for seed, (name, config) in enumerate(CONFIGS.items()):
-        torch.manual_seed(seed)
-        net = build_net(name, dict(config))
-        with torch.no_grad():
-            for p in net.parameters():
-                p.add_(torch.randn_like(p) * WEIGHT_NOISE)
-        card = {
-            "name": name,
-            "arch": name,
-            "config": dataclasses.asdict(net.cfg),
-            "n_params": sum(p.numel() for p in net.parameters()),
-            "metrics": {},
-        }
-        save_checkpoint(folder, name, net, card)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ checkpoints in a folder, a real uvicorn server on a free port, and a headless Ch
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -12,7 +11,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,35 +28,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-TINY_CONFIGS: dict[str, dict[str, Any]] = {
-    "transformer": {"n_layers": 2, "n_heads": 2, "d_model": 32, "d_mlp": 64, "n_ctx": 256, "d_vocab": 4096},
-    "lstm": {"n_layers": 2, "d_embed": 16, "d_hidden": 24, "d_vocab": 4096},
-    "gru": {"n_layers": 2, "d_embed": 16, "d_hidden": 24, "d_vocab": 4096},
-    "rnn": {"n_layers": 2, "d_embed": 16, "d_hidden": 24, "d_vocab": 4096},
-}
-# Default init gives near-uniform attention; noise makes rows differ, so a misaligned row or
-# a swapped label shows up in the tests.
-WEIGHT_NOISE = 0.3
 
 
-def build_tiny_models(folder: Path, archs: tuple[str, ...] = tuple(TINY_CONFIGS)) -> Path:
-    """Write tiny random-init checkpoints of ``archs`` and the shipped tokenizer to ``folder``."""
-    import torch
+def build_tiny_models(folder: Path, archs: tuple[str, ...] = ("transformer", "lstm", "gru", "rnn")) -> Path:
+    """Write tiny random-init checkpoints of ``archs`` and the shipped tokenizer to ``folder``:
+    the Transformer with a 256-token context, the recurrent models with their default."""
+    from tests.tiny import CONFIGS, write_tiny_checkpoints
 
-    from models.checkpoint import CHECKPOINT_DIR, TOKENIZER_FILE, build_net, save_checkpoint
-
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(CHECKPOINT_DIR / TOKENIZER_FILE, folder / TOKENIZER_FILE)
-    for seed, arch in enumerate(archs):
-        torch.manual_seed(seed)
-        net = build_net(arch, TINY_CONFIGS[arch])
-        with torch.no_grad():
-            for p in net.parameters():
-                p.add_(torch.randn_like(p) * WEIGHT_NOISE)
-        n_params = sum(p.numel() for p in net.parameters())
-        card = {"name": arch, "arch": arch, "config": asdict(net.cfg), "n_params": n_params, "metrics": {}}
-        save_checkpoint(folder, arch, net, card)
-    return folder
+    configs = {"transformer": {**CONFIGS["transformer"], "n_ctx": 256}}
+    configs.update({a: {k: v for k, v in CONFIGS[a].items() if k != "n_ctx"} for a in ("lstm", "gru", "rnn")})
+    return write_tiny_checkpoints(folder, {a: configs[a] for a in archs})
 
 
 def free_port() -> int:
