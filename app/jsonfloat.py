@@ -207,6 +207,7 @@ def _frame(
     q = np.empty((min(block, nrows), n), dtype=np.float64)
     gathered = np.empty(q.shape, dtype=np.uint64)
     items = _items(digits, decimals, signed) if _OVERLAP else None
+    exact = None if _OVERLAP else _exact_table(digits, decimals, signed).view(f"S{width}").ravel()
     for r0 in range(0, nrows, block):
         r1 = min(r0 + block, nrows)
         qb = q[: r1 - r0]
@@ -225,9 +226,9 @@ def _frame(
             np.take(items, index, out=g, mode="clip")
             _store_cells(buffer, r0 * stride + edge, stride, g, width)  # spills: brackets after
         else:
-            table = _exact_table(digits, decimals, signed).view(f"S{width}").ravel()
-            cells = np.ndarray((r1 - r0, n), table.dtype, buffer, r0 * stride + edge, (stride, width))
-            np.take(table, index, out=cells, mode="clip")  # indices are in range by construction
+            assert exact is not None
+            cells = np.ndarray((r1 - r0, n), exact.dtype, buffer, r0 * stride + edge, (stride, width))
+            np.take(exact, index, out=cells, mode="clip")  # indices are in range by construction
     out[:, :edge] = pre
     out[:, row_end:] = suf
     out[:, row_end - 1] = ord("]")

@@ -27,7 +27,6 @@ import dataclasses
 import gzip
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,7 @@ from models.checkpoint import ARCHS, CHECKPOINT_DIR, TOKENIZER_FILE, build_net, 
 from models.lm import LanguageModel, load_model  # noqa: E402
 from models.tokenizer import Tokenizer  # noqa: E402
 from models.train import DEFAULT_CONFIGS  # noqa: E402
+from tests.server import free_port, stop, wait_ready  # noqa: E402
 
 LENGTHS = (16, 64, 256)
 ENCODINGS = ("json", "f16", "u8")
@@ -351,12 +351,6 @@ def payloads(client: Any, texts: dict[int, str], n_ctx: int, shape: Callable[[in
 # --- (c) requests/s over HTTP -----------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def load(url: str, body: dict[str, Any], total: int, concurrency: int) -> tuple[float, dict[int, int]]:
     statuses: dict[int, int] = {}
     remaining = total
@@ -410,12 +404,7 @@ def throughput(folder: Path, text: str, total: int) -> None:
         with subprocess.Popen(cmd, cwd=ROOT, env=env) as proc:
             url = f"http://127.0.0.1:{port}"
             try:
-                for _ in range(600):
-                    try:
-                        if httpx.get(url + "/readyz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.2)
+                wait_ready(url, proc)
                 body = {"model": "transformer", "text": text}
                 for concurrency in (1, 8):
                     cpu0 = cpu_seconds(proc.pid)
@@ -433,8 +422,7 @@ def throughput(folder: Path, text: str, total: int) -> None:
                         ]
                     )
             finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+                stop(proc, timeout=30)
     table(
         "(c) requests/s, 16-token Transformer trace, json, cache off, uvicorn subprocess over loopback HTTP",
         ["ATTENZIONE_TORCH_THREADS", "concurrency", "requests", "req/s", "server CPU ms/req", "statuses"],

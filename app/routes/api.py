@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
-from ..deps import RegistryDep
+from ..deps import RegistryDep, app_state
 from ..errors import ProblemError
 from ..schemas import CompareRequest, CompareResponse, ModelsResponse, Problem, TraceRequest, TraceResponse
 from ..serialize import dumps
@@ -66,8 +66,7 @@ REQUEST_MODELS = (TraceRequest, CompareRequest)
 async def trace(request: Request) -> Response:
     """Trace one text through one model: tokens, the requested parts, and predictions."""
     req = await _parse(request, TraceRequest)
-    state = request.app.state
-    registry, runner, settings = state.registry, state.runner, state.settings
+    registry, runner, settings = app_state(request)
     model = get_model(registry, req.model)
     check_text(req.text, settings)
     sel = selection_for(model, req, settings, strict_parts=True)
@@ -82,8 +81,7 @@ async def trace(request: Request) -> Response:
 async def compare(request: Request) -> Response:
     """Trace one text through 2-4 models; shared tokenisations are stated once."""
     req = await _parse(request, CompareRequest)
-    state = request.app.state
-    registry, runner, settings = state.registry, state.runner, state.settings
+    registry, runner, settings = app_state(request)
     if len(set(req.models)) != len(req.models):
         raise ProblemError(
             422, "Duplicate models", f"models must be distinct; got {req.models}", "bad-models"

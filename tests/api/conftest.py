@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ if str(ROOT) not in sys.path:  # the project is not installed into the venv
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from models.lm import LanguageModel, load_model  # noqa: E402
+from tests.server import free_port, stop, wait_ready  # noqa: E402
 from tests.tiny import CONFIGS, write_tiny_checkpoints  # noqa: E402
 
 torch.set_num_threads(1)  # the machine's cores belong to the training jobs
@@ -94,12 +94,6 @@ def client(checkpoint_dir: Path) -> Iterator[TestClient]:
         yield c
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def thread_server(app: FastAPI) -> Iterator[str]:
     """Run ``app`` under uvicorn in a thread (real sockets, real event loop); yields its URL."""
@@ -129,20 +123,6 @@ def serve() -> Iterator[ServeFactory]:
         yield lambda app: stack.enter_context(thread_server(app))
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout} s")
-
-
 @contextmanager
 def uvicorn_process(models_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``python -m uvicorn app.main:app`` on a free port, configured only by environment.
@@ -158,12 +138,7 @@ def uvicorn_process(models_dir: Path, **env: str) -> Iterator[tuple[str, subproc
             wait_ready(url, proc)
             yield url, proc
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 def read_log(proc: subprocess.Popen[bytes]) -> str:

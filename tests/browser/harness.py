@@ -4,11 +4,8 @@ checkpoints in a folder, a real uvicorn server on a free port, and a headless Ch
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +27,9 @@ CHROMIUM_ARGS = [
 ]
 
 
+from tests.server import free_port, stop, wait_ready  # noqa: E402
+
+
 def build_tiny_models(folder: Path, archs: tuple[str, ...] = ("transformer", "lstm", "gru", "rnn")) -> Path:
     """Write tiny random-init checkpoints of ``archs`` and the shipped tokenizer to ``folder``:
     the Transformer with a 256-token context, the recurrent models with their default."""
@@ -38,25 +38,6 @@ def build_tiny_models(folder: Path, archs: tuple[str, ...] = ("transformer", "ls
     configs = {"transformer": {**CONFIGS["transformer"], "n_ctx": 256}}
     configs.update({a: {k: v for k, v in CONFIGS[a].items() if k != "n_ctx"} for a in ("lstm", "gru", "rnn")})
     return write_tiny_checkpoints(folder, {a: configs[a] for a in archs})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/api/v1/models", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"server at {url} not ready after {timeout} s")
 
 
 @contextmanager
@@ -75,14 +56,10 @@ def run_server(models_dir: Path, log_path: Path | None = None, timeout: float = 
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc, timeout)
+        wait_ready(url, proc, timeout)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout=10)
         if log_path:
             log.close()  # type: ignore[union-attr]
 
