@@ -5,7 +5,7 @@
  */
 
 import { fetchCompare, fetchCompareJson, fetchModels } from "./api.js";
-import { SURPRISAL_MAX, colourAt, inkFor, toCsv } from "./figures.js";
+import { colourAt, inkFor, toCsv } from "./figures.js";
 import { createStore, debounce, readQuery, syncUrl } from "./state.js";
 import * as ui from "./ui.js";
 import * as V from "./views.js";
@@ -37,17 +37,9 @@ const traceSoon = debounce(() => runCompare(), 300);
 const info = (name) => models.find((m) => m.name === name);
 
 async function start() {
-  ui.fillSelect(dom.sample, [{ value: "", label: "Samples…" },
-    ...boot.samples.map((s, i) => ({ value: String(i), label: s.label }))], "");
-  if (boot.max_text_chars) dom.text.maxLength = boot.max_text_chars;
-  ui.stripLegend(dom.legend, SURPRISAL_MAX);
-  wireControls();
-  try {
-    models = await modelsRequest;
-  } catch (err) {
-    ui.showError(dom.error, err);
-    return;
-  }
+  const list = await ui.openPage(dom, boot, modelsRequest, wireControls);
+  if (!list) return;
+  models = list;
   const usable = models.filter((m) => m.available).map((m) => m.name);
   let chosen = store.get().models.filter((n) => usable.includes(n)).slice(0, MAX_MODELS);
   if (chosen.length < 2) chosen = defaultPair(usable);

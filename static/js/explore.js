@@ -5,7 +5,7 @@
  */
 
 import { fetchModels, fetchTrace, fetchTraceJson } from "./api.js";
-import { SURPRISAL_MAX, selectionShape, toCsv } from "./figures.js";
+import { selectionShape, toCsv } from "./figures.js";
 import { createStore, debounce, readQuery, syncUrl } from "./state.js";
 import * as ui from "./ui.js";
 import * as V from "./views.js";
@@ -74,17 +74,9 @@ function normalise(st) {
 }
 
 async function start() {
-  ui.fillSelect(dom.sample, [{ value: "", label: "Samples…" },
-    ...boot.samples.map((s, i) => ({ value: String(i), label: s.label }))], "");
-  if (boot.max_text_chars) dom.text.maxLength = boot.max_text_chars;
-  ui.stripLegend(dom.legend, SURPRISAL_MAX);
-  wireControls();
-  try {
-    models = await modelsRequest;
-  } catch (err) {
-    ui.showError(dom.error, err);
-    return;
-  }
+  const list = await ui.openPage(dom, boot, modelsRequest, wireControls);
+  if (!list) return;
+  models = list;
   const usable = models.filter((m) => m.available);
   ui.fillSelect(dom.model, models.map((m) => ({
     value: m.name, disabled: !m.available, title: m.reason ?? "",

@@ -4,7 +4,7 @@
  * Uses the global `Plotly` from the classic script tag.
  */
 
-import { colourAt, highlightShapes, inkFor } from "./figures.js";
+import { SURPRISAL_MAX, colourAt, highlightShapes, inkFor } from "./figures.js";
 import { cellBox, cellIndex, gridMove } from "./gridnav.js";
 
 export const $ = (sel, root = document) => root.querySelector(sel);
@@ -261,6 +261,25 @@ export function markStripToken(strip, t, selected) {
 }
 
 /** The surprisal colour legend under a strip. */
+/**
+ * What both pages do first: the samples menu, the text length limit and the surprisal
+ * legend, then `wire()` (the controls' listeners); then the model list from
+ * `modelsRequest`, or null after showing its error in `dom.error`.
+ */
+export async function openPage(dom, boot, modelsRequest, wire) {
+  fillSelect(dom.sample, [{ value: "", label: "Samples…" },
+    ...boot.samples.map((s, i) => ({ value: String(i), label: s.label }))], "");
+  if (boot.max_text_chars) dom.text.maxLength = boot.max_text_chars;
+  stripLegend(dom.legend, SURPRISAL_MAX);
+  wire();
+  try {
+    return await modelsRequest;
+  } catch (err) {
+    showError(dom.error, err);
+    return null;
+  }
+}
+
 export function stripLegend(node, max) {
   const stops = Array.from({ length: 9 }, (_, i) => colourAt((i / 8) * max)).join(",");
   node.replaceChildren(
