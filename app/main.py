@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__, errors
+from .dispatch import DirectRoutes
 from .limits import BodyLimitMiddleware, InferenceRunner
 from .registry import Registry
 from .routes import api, health, pages
@@ -76,7 +77,9 @@ def document_request_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, direct_dispatch: bool = True) -> FastAPI:
+    """The app. ``direct_dispatch=False`` sends the inference routes through FastAPI's router
+    too (the tests check both paths answer alike)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -113,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     pages.install(app)
     document_request_models(app, api.REQUEST_MODELS)
+    if direct_dispatch:
+        app.add_middleware(DirectRoutes, endpoints=api.DIRECT)  # innermost: after the body limit
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app

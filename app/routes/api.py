@@ -92,3 +92,7 @@ async def compare(request: Request) -> Response:
     key = ("compare", tuple(req.models), req.text, tuple(sels), req.top_k)
     body, info = await runner.run(key, compare_work(models, req, sels, registry.tokenizer_id))
     return _json(body, info)
+
+
+DIRECT = {f"{router.prefix}/trace": trace, f"{router.prefix}/compare": compare}
+"""The hot routes, called directly by ``dispatch.DirectRoutes`` (the router still documents them)."""
