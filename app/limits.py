@@ -102,6 +102,30 @@ class Saturated(ProblemError):
 CACHE_MAX_BYTES = 256 << 20
 
 
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.cancelled():  # the request went away while its work ran
+        return
+    if exc is None:
+        future.set_result(result)
+    else:
+        future.set_exception(exc)
+
+
+def _run_then_settle(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], work: Callable[[], Any]
+) -> None:
+    """In a pool thread: run ``work`` and hand its result (or exception) straight to the
+    event loop. ``run_in_executor`` would chain a concurrent future to an asyncio one and
+    copy the state across; after a trace has evicted the CPU caches that chain costs
+    ~0.1 ms of a 64-token request (interleaved A/B)."""
+    try:
+        result = work()
+    except BaseException as exc:  # re-raised in the request that awaits it
+        loop.call_soon_threadsafe(_settle, future, None, exc)
+    else:
+        loop.call_soon_threadsafe(_settle, future, result, None)
+
+
 class InferenceRunner:
     """Runs inference in the thread pool, at most ``max_concurrency`` at once, and caches
     response bytes by key (same model, text and options -> same bytes): at most
@@ -142,7 +166,10 @@ class InferenceRunner:
             await self._slots.acquire()  # a slot is free: returns at once
         try:
             t0 = time.perf_counter()
-            body = await asyncio.get_running_loop().run_in_executor(self.pool, work)
+            loop = asyncio.get_running_loop()
+            done: asyncio.Future[bytes] = loop.create_future()
+            self.pool.submit(_run_then_settle, loop, done, work)
+            body = await done
             dur = (time.perf_counter() - t0) * 1000
         finally:
             self._slots.release()

@@ -247,3 +247,45 @@ def test_app_cache_stays_within_its_byte_budget(make_client, checkpoint_dir):
         assert r.status_code == 200 and len(r.content) > 5_000
     assert sum(len(b) for b in runner._cache.values()) <= 30_000
     assert 0 < len(runner._cache) < 8
+
+
+def test_work_runs_in_a_pool_thread_and_its_exception_reaches_the_caller():
+    runner = InferenceRunner(1, 1.0, cache_size=0)
+
+    def fails() -> bytes:
+        raise ValueError(threading.current_thread().name)
+
+    async def go() -> None:
+        with pytest.raises(ValueError, match="attenzione-infer"):
+            await runner.run("k", fails)
+        body, info = await runner.run("k", lambda: threading.current_thread().name.encode())
+        assert body.startswith(b"attenzione-infer") and info["cache"] == "miss"
+
+    asyncio.run(go())
+
+
+def test_a_request_cancelled_mid_inference_frees_its_slot_and_the_work_finishes_quietly():
+    runner = InferenceRunner(1, 1.0, cache_size=0)
+    release, finished = threading.Event(), threading.Event()
+
+    def slow() -> bytes:
+        release.wait(10)
+        finished.set()
+        return b"late"
+
+    errors: list[dict] = []
+
+    async def go() -> bytes:
+        asyncio.get_running_loop().set_exception_handler(lambda _, context: errors.append(context))
+        task = asyncio.create_task(runner.run("slow", slow))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()  # the work completes after its request has gone; nothing may raise
+        await asyncio.to_thread(finished.wait, 10)
+        await asyncio.sleep(0.05)  # let the hand-back to the loop run
+        return (await runner.run("next", lambda: b"ok"))[0]
+
+    assert asyncio.run(go()) == b"ok"
+    assert finished.is_set() and errors == []
