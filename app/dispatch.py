@@ -1,14 +1,15 @@
 """Direct dispatch of the inference routes: ``POST /api/v1/trace`` and ``/api/v1/compare`` go
-straight to their endpoint functions.
+straight to their endpoint functions, with the request body already read.
 
 FastAPI still declares and documents those routes (OpenAPI, ``/docs``), and every other
 request goes through its router as usual. What these two skip is the machinery they do not
-use: route matching over every route, the dependency solver, the exit stacks and the
-exception middleware, about 350 Python calls per request. That is ~0.1 ms on a warm
-interpreter, but a request's code runs right after a trace has pushed it out of the CPU
-caches, where the same work costs 0.2-0.3 ms, a few percent of a 64-token trace
-(``bench/bench_api.py``). Exceptions are answered by the app's own exception handlers, so
-the responses (status, problem+json body, headers) are those of the FastAPI route; a test
+use: route matching over every route, the dependency solver, the exit stacks, the exception
+middleware and a second pass over the body, about 350 Python calls per request. That is
+~0.1 ms on a warm interpreter, but a request's code runs cold (a trace, or an idle core, has
+pushed it out of the CPU caches), where the same work costs 0.2-0.3 ms, a few percent of a
+64-token trace (``bench/bench_api.py``). The body limit is the same ``read_body`` as every
+other POST's, and exceptions are answered by the app's own exception handlers, so the
+responses (status, problem+json body, headers) are those of the FastAPI route; a test
 checks both paths give the same bytes.
 """
 
@@ -20,7 +21,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+from .limits import BodyTooLarge, read_body
+
+BodyEndpoint = Callable[[Request, bytes], Awaitable[Response]]
+"""An endpoint given its request and the request's body."""
 
 
 def route_path(scope: Scope) -> str:
@@ -33,11 +37,13 @@ def route_path(scope: Scope) -> str:
 
 
 class DirectRoutes:
-    """ASGI middleware: ``POST`` to a path in ``endpoints`` calls that endpoint directly."""
+    """ASGI middleware: ``POST`` to a path in ``endpoints`` reads the body (at most
+    ``max_bytes``, else 413) and calls that endpoint directly."""
 
-    def __init__(self, app: ASGIApp, endpoints: Mapping[str, Endpoint]) -> None:
+    def __init__(self, app: ASGIApp, endpoints: Mapping[str, BodyEndpoint], max_bytes: int) -> None:
         self.app = app
         self.endpoints = dict(endpoints)
+        self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = (
@@ -50,7 +56,9 @@ class DirectRoutes:
             return
         request = Request(scope, receive)
         try:
-            response = await endpoint(request)
+            response = await endpoint(request, await read_body(scope, receive, self.max_bytes))
+        except BodyTooLarge as exc:
+            response = exc.response()
         except Exception as exc:
             handler = self._handler(scope, exc)
             if handler is None:

@@ -11,9 +11,40 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import ProblemError, problem_response
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, size: int, limit: int, at_least: bool) -> None:
+        amount = f"at least {size}" if at_least else str(size)
+        super().__init__(f"request body is {amount} bytes; the limit is {limit} bytes. Send a shorter text.")
+
+    def response(self) -> Response:
+        return problem_response(413, "Request body too large", str(self), "body-too-large")
+
+
+async def read_body(scope: Scope, receive: Receive, max_bytes: int) -> bytes:
+    """The whole request body, or ``BodyTooLarge`` as soon as it is known to exceed
+    ``max_bytes``: from a declared Content-Length before reading, or while reading a
+    chunked body."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
+            raise BodyTooLarge(int(value), max_bytes, at_least=False)
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > max_bytes:
+            raise BodyTooLarge(size, max_bytes, at_least=True)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 class BodyLimitMiddleware:
@@ -27,24 +58,11 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(int(declared), scope, receive, send)
+        try:
+            body = await read_body(scope, receive, self.max_bytes)
+        except BodyTooLarge as exc:
+            await exc.response()(scope, receive, send)
             return
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                await self._reject(size, scope, receive, send, at_least=True)
-                return
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
         replayed = False
 
         async def replay() -> Message:
@@ -55,14 +73,6 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
-
-    async def _reject(
-        self, size: int, scope: Scope, receive: Receive, send: Send, at_least: bool = False
-    ) -> None:
-        amount = f"at least {size}" if at_least else str(size)
-        detail = f"request body is {amount} bytes; the limit is {self.max_bytes} bytes. Send a shorter text."
-        response = problem_response(413, "Request body too large", detail, "body-too-large")
-        await response(scope, receive, send)
 
 
 M_TOP_PAD, M_MMAP_THRESHOLD = -2, -3  # glibc mallopt parameters

@@ -116,9 +116,9 @@ def create_app(settings: Settings | None = None, direct_dispatch: bool = True) -
     app.include_router(health.router)
     pages.install(app)
     document_request_models(app, api.REQUEST_MODELS)
-    if direct_dispatch:
-        app.add_middleware(DirectRoutes, endpoints=api.DIRECT)  # innermost: after the body limit
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if direct_dispatch:  # outside the body limit: it reads the hot routes' bodies itself
+        app.add_middleware(DirectRoutes, endpoints=api.DIRECT, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -119,12 +119,12 @@ def predictions_payload(trace: Trace, tokenizer: Tokenizer, decimals: int) -> di
     p = trace.predictions
     n, t = p.top_probs.size, len(p.surprisal)
     values = np.concatenate((p.top_probs.reshape(-1), p.surprisal, p.entropy), dtype=np.float64)
+    known = values[n : n + t - 1]  # surprisal where there is a next token (not the last)
+    mean = float(np.add.reduce(known)) / len(known) if len(known) else None  # before rounding
     scales = _prediction_scales(n, t, decimals)
     values *= scales
     np.rint(values, out=values)
     values /= scales
-    known = p.surprisal[:-1]  # the last position has no next token (NaN)
-    mean = float(np.add.reduce(known, dtype=np.float64)) / len(known) if len(known) else None
     return {
         "top_ids": p.top_ids,
         "top_strings": tokenizer.displays(p.top_ids),

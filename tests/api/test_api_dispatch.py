@@ -40,6 +40,8 @@ REQUESTS: list[tuple[str, str, Any]] = [
     ("GET", TRACE, None),  # 405, not dispatched
     ("POST", TRACE + "/", {"model": "transformer", "text": "Hi"}),  # not dispatched
     ("POST", "/api/v1/models", {}),  # 405, not dispatched
+    ("POST", TRACE, {"model": "transformer", "text": "a" * 70_000}),  # 413 body over 64 KB
+    ("POST", COMPARE, {"models": ["lstm", "rnn"], "text": "a" * 70_000}),  # 413
 ]
 
 COMPARED_HEADERS = ("content-type", "content-length", "x-cache", "retry-after", "allow", "location")
@@ -79,6 +81,8 @@ def test_the_requests_cover_successes_and_client_errors(both):
     direct, _ = both
     statuses = {send(direct, *r).status_code for r in REQUESTS}
     assert {200, 404, 405, 413, 422} <= statuses
+    big = [r for r in REQUESTS if isinstance(r[2], dict) and len(str(r[2].get("text"))) > 60_000]
+    assert {send(direct, *r).json()["type"] for r in big} == {"urn:attenzione:problem:body-too-large"}
 
 
 def test_unavailable_model_is_503_on_both_paths(corrupt_dir):
@@ -111,20 +115,32 @@ def test_a_bug_is_a_500_problem_on_both_paths_and_the_app_keeps_serving(both, mo
 # --- the middleware on its own ---------------------------------------------------------------
 
 
-def run_asgi(app, method: str, path: str, root_path: str = "") -> tuple[int, bytes]:
+def run_asgi(
+    app,
+    method: str,
+    path: str,
+    root_path: str = "",
+    chunks: list[bytes] | None = None,
+    declared: int | None = None,
+) -> tuple[int, bytes]:
+    """Call ``app`` with a request whose body arrives in ``chunks``; ``declared`` is its
+    Content-Length header, if any."""
+    pending = list(chunks or [b""])
     scope = {
         "type": "http",
         "method": method,
         "path": root_path + path,
         "root_path": root_path,
-        "headers": [],
+        "headers": [] if declared is None else [(b"content-length", str(declared).encode())],
         "query_string": b"",
         "app": type("App", (), {"exception_handlers": {KeyError: key_error_handler}})(),
     }
     out: dict[str, Any] = {"body": b""}
 
     async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
+        if not pending:
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": pending.pop(0), "more_body": len(pending) > 0}
 
     async def sendmsg(message):
         if message["type"] == "http.response.start":
@@ -144,33 +160,45 @@ async def inner(scope, receive, send):
     await PlainTextResponse("router")(scope, receive, send)
 
 
-async def ok(request: Request) -> Response:
-    return PlainTextResponse("direct " + request.url.path)
+async def ok(request: Request, body: bytes) -> Response:
+    return PlainTextResponse(f"direct {request.url.path} {body.decode()}")
 
 
-async def raises_key_error(request: Request) -> Response:
+async def raises_key_error(request: Request, body: bytes) -> Response:
     raise KeyError("k")
 
 
-async def crashes(request: Request) -> Response:
+async def crashes(request: Request, body: bytes) -> Response:
     raise RuntimeError("bug")
 
 
-def test_only_post_to_a_listed_path_is_dispatched():
-    app = DirectRoutes(inner, {"/hot": ok})
-    assert run_asgi(app, "POST", "/hot") == (200, b"direct /hot")
+def direct(endpoint, max_bytes: int = 1024) -> DirectRoutes:
+    return DirectRoutes(inner, {"/hot": endpoint}, max_bytes=max_bytes)
+
+
+def test_only_post_to_a_listed_path_is_dispatched_with_its_body():
+    app = direct(ok)
+    assert run_asgi(app, "POST", "/hot", chunks=[b"ab", b"cd"]) == (200, b"direct /hot abcd")
     assert run_asgi(app, "GET", "/hot") == (200, b"router")
     assert run_asgi(app, "POST", "/hot/") == (200, b"router")
     assert run_asgi(app, "POST", "/cold") == (200, b"router")
 
 
+def test_a_dispatched_body_over_the_limit_is_413_declared_or_chunked():
+    app = direct(ok, max_bytes=3)
+    assert run_asgi(app, "POST", "/hot", chunks=[b"abc"]) == (200, b"direct /hot abc")
+    status, body = run_asgi(app, "POST", "/hot", chunks=[b"ab", b"cd"])
+    assert status == 413 and b"at least 4 bytes" in body and b"limit is 3 bytes" in body
+    status, body = run_asgi(app, "POST", "/hot", chunks=[b"abcd"], declared=4)
+    assert status == 413 and b"body is 4 bytes" in body
+
+
 def test_paths_are_matched_below_the_root_path():
-    app = DirectRoutes(inner, {"/hot": ok})
-    assert run_asgi(app, "POST", "/hot", root_path="/prefix") == (200, b"direct /prefix/hot")
+    assert run_asgi(direct(ok), "POST", "/hot", root_path="/prefix") == (200, b"direct /prefix/hot ")
     assert route_path({"path": "/prefixed/hot", "root_path": "/prefix"}) == "/prefixed/hot"
 
 
 def test_exceptions_go_to_the_apps_handlers_and_unhandled_ones_propagate():
-    assert run_asgi(DirectRoutes(inner, {"/hot": raises_key_error}), "POST", "/hot") == (418, b"handled 'k'")
+    assert run_asgi(direct(raises_key_error), "POST", "/hot") == (418, b"handled 'k'")
     with pytest.raises(RuntimeError, match="bug"):  # left to ServerErrorMiddleware, as on the router
-        run_asgi(DirectRoutes(inner, {"/hot": crashes}), "POST", "/hot")
+        run_asgi(direct(crashes), "POST", "/hot")
