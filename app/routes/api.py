@@ -75,8 +75,8 @@ async def trace_body(request: Request, body: bytes) -> Response:
     check_text(req.text, settings)
     sel = selection_for(model, req, settings, strict_parts=True)
     key = ("trace", req.model, req.text, sel, req.top_k)
-    body, info = await runner.run(key, trace_work(model, req.text, sel, req.top_k, registry.tokenizer_id))
-    return _json(body, info)
+    content, info = await runner.run(key, trace_work(model, req.text, sel, req.top_k, registry.tokenizer_id))
+    return _json(content, info)
 
 
 @router.post(
@@ -98,8 +98,8 @@ async def compare_body(request: Request, body: bytes) -> Response:
     check_text(req.text, settings)
     sels = [selection_for(m, req, settings, strict_parts=False) for m in models]
     key = ("compare", tuple(req.models), req.text, tuple(sels), req.top_k)
-    body, info = await runner.run(key, compare_work(models, req, sels, registry.tokenizer_id))
-    return _json(body, info)
+    content, info = await runner.run(key, compare_work(models, req, sels, registry.tokenizer_id))
+    return _json(content, info)
 
 
 DIRECT = {f"{router.prefix}/trace": trace_body, f"{router.prefix}/compare": compare_body}
