@@ -4,12 +4,14 @@ recomputation from the weights that shares no code with ``models.transformer``."
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from models.lm import LanguageModel
+from models.trace import Trace
 
 TEXT = "The quick brown fox jumps over the lazy dog, and the dog, being lazy, lets it."
 
@@ -27,6 +29,25 @@ def _softmax_rows(scores: torch.Tensor) -> torch.Tensor:
 
 def _layer_norm(x: torch.Tensor, ln: torch.nn.LayerNorm) -> torch.Tensor:
     return F.layer_norm(x, x.shape[-1:], _f64(ln.weight), _f64(ln.bias), ln.eps)
+
+
+class Setup(NamedTuple):
+    net: Any
+    trace: Trace
+    embedded: torch.Tensor  # [T, d_model] token + position embeddings, float64
+    d_model: int
+    n_heads: int
+    d_head: int
+
+
+def _setup(tiny_models: dict[str, LanguageModel]) -> Setup:
+    """The tiny Transformer's trace of TEXT, and the input to its first block."""
+    lm = tiny_models["transformer"]
+    net, trace = lm.net, lm.trace(TEXT)
+    ids = torch.tensor(trace.tokens.ids)
+    embedded = _f64(net.wte.weight)[ids] + _f64(net.wpe.weight)[: len(ids)]
+    d_model, n_heads = net.cfg.d_model, net.cfg.n_heads
+    return Setup(net, trace, embedded, d_model, n_heads, d_model // n_heads)
 
 
 def test_attention_rows_sum_to_one_in_every_layer_and_head(tiny_models: dict[str, LanguageModel]) -> None:
@@ -48,17 +69,11 @@ def test_attention_upper_triangle_is_exactly_zero(tiny_models: dict[str, Languag
 def test_attention_equals_independent_recomputation_from_weights(
     tiny_models: dict[str, LanguageModel],
 ) -> None:
-    lm = tiny_models["transformer"]
-    net, trace = lm.net, lm.trace(TEXT)
-    ids = torch.tensor(trace.tokens.ids)
-    n_tokens, d_model, n_heads = len(ids), net.cfg.d_model, net.cfg.n_heads
-    d_head = d_model // n_heads
+    net, trace, embedded, d_model, n_heads, d_head = _setup(tiny_models)
+    n_tokens = len(embedded)
     future = torch.ones(n_tokens, n_tokens, dtype=torch.bool).triu(1)
     for layer, block in enumerate(net.blocks):
-        if layer == 0:
-            x = _f64(net.wte.weight)[ids] + _f64(net.wpe.weight)[:n_tokens]
-        else:
-            x = _f64(trace.states["resid"][layer - 1])
+        x = embedded if layer == 0 else _f64(trace.states["resid"][layer - 1])
         h = _layer_norm(x, block.ln_1)
         w, b = _f64(block.attn.qkv.weight), _f64(block.attn.qkv.bias)  # [3d, d], [3d]
         for head in range(n_heads):
@@ -77,12 +92,7 @@ def test_attention_equals_independent_recomputation_from_weights(
 def test_block_output_equals_recomputation_from_the_traced_pattern(
     tiny_models: dict[str, LanguageModel],
 ) -> None:
-    lm = tiny_models["transformer"]
-    net, trace = lm.net, lm.trace(TEXT)
-    ids = torch.tensor(trace.tokens.ids)
-    n_tokens, d_model, n_heads = len(ids), net.cfg.d_model, net.cfg.n_heads
-    d_head = d_model // n_heads
-    x = _f64(net.wte.weight)[ids] + _f64(net.wpe.weight)[:n_tokens]
+    net, trace, x, d_model, n_heads, d_head = _setup(tiny_models)
     for layer, block in enumerate(net.blocks):
         h = _layer_norm(x, block.ln_1)
         w, b = _f64(block.attn.qkv.weight), _f64(block.attn.qkv.bias)
