@@ -113,6 +113,13 @@ def _fallback(x: np.ndarray, decimals: int) -> bytes:
 
 def dumps_floats(x: np.ndarray, decimals: int) -> bytes:
     """JSON text of ``x`` as nested arrays, rounded to ``decimals``; NaN and inf become null."""
+    text = float_text(x, decimals)
+    return text if isinstance(text, bytes) else text.tobytes()
+
+
+def float_text(x: np.ndarray, decimals: int) -> bytes | np.ndarray:
+    """``dumps_floats``, but large arrays' text comes as the uint8 array it was written in,
+    so that a caller that copies it anyway (``serialize.dumps``) skips one copy."""
     if x.ndim < 2 or x.size < 256:
         return _fallback(x, decimals)
     scale = float(10**decimals)
@@ -186,7 +193,7 @@ _OVERLAP = _overlapping_stores_work()
 
 def _frame(
     x: np.ndarray, finite: np.ndarray | None, scale: float, digits: int, decimals: int, signed: bool
-) -> bytes:
+) -> np.ndarray:
     """Format ``x`` into the output, one line per row of the innermost axis: brackets, the
     row's cells (its last comma becomes the row's ']'), more brackets. Rows are rounded and
     looked up in blocks of ~_BLOCK numbers, so the float64 and uint64 intermediates stay
@@ -232,4 +239,4 @@ def _frame(
     out[:, :edge] = pre
     out[:, row_end:] = suf
     out[:, row_end - 1] = ord("]")
-    return out.tobytes()
+    return out.reshape(-1)

@@ -27,7 +27,7 @@ import torch
 from models.tokenizer import Tokenizer
 from models.trace import Trace
 
-from .jsonfloat import dumps_floats
+from .jsonfloat import float_text
 
 Encoding = Literal["json", "f16", "u8"]
 ORJSON_OPTS = orjson.OPT_SERIALIZE_NUMPY
@@ -68,7 +68,7 @@ def _float16(x: np.ndarray) -> np.ndarray:
 def encode_array(x: np.ndarray, encoding: Encoding, decimals: int, causal: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"shape": list(x.shape), "encoding": encoding}
     if encoding == "json":
-        out["data"] = orjson.Fragment(dumps_floats(x, decimals))
+        out["data"] = JsonText(float_text(x, decimals))
         return out
     out["layout"] = "causal_lower" if causal else "dense"
     values = _lower_triangle(x) if causal else x
@@ -114,7 +114,7 @@ def predictions_payload(trace: Trace, tokenizer: Tokenizer, decimals: int) -> di
     The float arrays are rounded together in one float64 array (the steps of ``np.round``:
     multiply, round half to even, divide) and written by orjson. This runs right after a
     trace has pushed numpy out of the CPU caches, where each numpy call costs ~20 us more
-    than warm, so fewer calls beat faster ones; a table-driven writer like ``dumps_floats``
+    than warm, so fewer calls beat faster ones; a table-driven writer like ``float_text``
     would also miss the cache once per number."""
     p = trace.predictions
     n, t = p.top_probs.size, len(p.surprisal)
@@ -168,5 +168,41 @@ def model_trace_payload(trace: Trace, sel: Selection, tokenizer: Tokenizer) -> d
     }
 
 
+class JsonText:
+    """Ready JSON text (bytes, or a uint8 array it was written in) that ``dumps`` puts into
+    the response as it is. (Not a dataclass: orjson would serialise that itself.)"""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes | np.ndarray) -> None:
+        self.text = text
+
+
+_MARK = b"\x00"  # never in orjson's own output: it escapes control characters in strings
+
+
 def dumps(payload: Any) -> bytes:
-    return orjson.dumps(payload, option=ORJSON_OPTS)
+    """``payload`` as JSON bytes, with each ``JsonText`` spliced in whole.
+
+    orjson writes the rest with a short marker per ``JsonText`` (a raw NUL, which orjson
+    never emits itself); the pieces are then joined once. Handing orjson the text as an
+    ``orjson.Fragment`` would need it as ``bytes`` (a copy of the array) and copy it again
+    into orjson's growing buffer: ~1 ms per copy for a 256-token attention tensor."""
+    texts: list[bytes | memoryview] = []
+
+    def mark(obj: Any) -> orjson.Fragment:
+        if not isinstance(obj, JsonText):
+            raise TypeError(f"cannot serialise {type(obj).__name__}")
+        texts.append(obj.text if isinstance(obj.text, bytes) else obj.text.data)
+        return orjson.Fragment(b"%s%d%s" % (_MARK, len(texts) - 1, _MARK))
+
+    out = orjson.dumps(payload, default=mark, option=ORJSON_OPTS)
+    if not texts:
+        return out
+    pieces = out.split(_MARK)  # json, index, json, index, ..., json
+    if len(pieces) != 2 * len(texts) + 1:
+        raise AssertionError("a JSON splice marker appeared outside a JsonText")
+    joined: list[bytes | memoryview] = [pieces[0]]
+    for k in range(1, len(pieces), 2):
+        joined += (texts[int(pieces[k])], pieces[k + 1])
+    return b"".join(joined)
