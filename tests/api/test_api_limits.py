@@ -105,6 +105,26 @@ def test_inference_runs_off_the_event_loop(slow_server):
     thread.join(30)
 
 
+def test_a_client_that_gives_up_mid_inference_leaves_the_server_serving(slow_server, caplog):
+    """The client disconnects while its (slow) trace runs. uvicorn lets the request finish
+    (its response goes nowhere): the slot must be freed when the trace ends, nothing logged
+    as an error, and the next request answered. (A cancelled request is tested on the
+    runner itself.)"""
+    url, started = slow_server
+    with caplog.at_level("WARNING"):
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(url + TRACE, json={"model": "transformer", "text": "slow one"}, timeout=0.5)
+        assert started.is_set()
+        deadline = time.monotonic() + 3 * SLOW_S
+        while time.monotonic() < deadline:  # 503 while the abandoned trace holds the only slot
+            r = httpx.post(url + TRACE, json={"model": "lstm", "text": "after the client left"}, timeout=30)
+            if r.status_code != 503:
+                break
+            time.sleep(0.1)
+    assert r.status_code == 200
+    assert [rec.getMessage() for rec in caplog.records if rec.levelname in ("ERROR", "CRITICAL")] == []
+
+
 # --- cache ----------------------------------------------------------------------------------
 
 
