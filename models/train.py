@@ -24,7 +24,7 @@ from tokenizers import Tokenizer as HFTokenizer
 from torch import nn
 from tqdm import tqdm
 
-from .augment import repeat_spans
+from .augment import repeat_random, repeat_spans
 from .checkpoint import CHECKPOINT_DIR, TOKENIZER_FILE, build_net, net_config, save_checkpoint
 from .copying import CopyProbe, common_words, copying_summary
 from .data import BOOKS, Corpus, load_corpus, load_extra
@@ -63,6 +63,9 @@ class TrainConfig:
     repeat_share: float = 0.0  # share of training windows with a span repeated later in them
     repeat_min: int = 8  # repeated span length, in tokens
     repeat_max: int = 64
+    random_share: float = 0.0  # share of training windows with a run of random tokens written twice
+    random_min: int = 8  # length of that run, in tokens
+    random_max: int = 32
     extra_books: str = ""  # comma-separated texts of data.EXTRA_BOOKS added whole to training
     save_every_s: float = 300.0  # how often the resumable state is written
 
@@ -140,12 +143,14 @@ def _tokenized(files: tuple[tuple[str, str], ...], tokenizer_json: str, extra_bo
     return Data(corpus, extra, tokenizer, train_stream, len(books.ids), valid, words)
 
 
-def sample_batch(data: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+def sample_batch(data: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, vocab: int) -> torch.Tensor:
     """Random windows int64[B, T + 1] of the training stream, augmented as configured."""
     starts = torch.randint(0, len(data) - cfg.seq_len - 1, (cfg.batch_size,), generator=gen)
     batch = data[starts[:, None] + torch.arange(cfg.seq_len + 1)]
     if cfg.repeat_share > 0:
         batch = repeat_spans(batch, cfg.repeat_share, cfg.repeat_min, cfg.repeat_max, gen)
+    if cfg.random_share > 0:
+        batch = repeat_random(batch, cfg.random_share, cfg.random_min, cfg.random_max, vocab, gen)
     return batch
 
 
@@ -191,7 +196,7 @@ class Trainer:
     def step(self) -> float:
         for group in self.opt.param_groups:
             group["lr"] = lr_at(self.run.step, self.steps, self.cfg)
-        batch = sample_batch(self.data.train.ids, self.cfg, self.gen)
+        batch = sample_batch(self.data.train.ids, self.cfg, self.gen, self.data.tokenizer.vocab_size)
         logits = self.net(batch[:, :-1])
         loss = nn.functional.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten())
         self.opt.zero_grad(set_to_none=True)
@@ -325,6 +330,9 @@ def recipe(net: TracedNet, cfg: TrainConfig, data: Data) -> dict[str, Any]:
             "repeat_share": cfg.repeat_share,
             "repeat_len": [cfg.repeat_min, cfg.repeat_max],
             "what": "in this share of training windows a span is copied to a later place in the window",
+            "random_share": cfg.random_share,
+            "random_len": [cfg.random_min, cfg.random_max],
+            "random_what": "in this share of training windows a run of uniform random tokens is written twice in a row",
         },
         "extra_train_files": data.extra,
         "positions": "learned absolute" if net.family == "transformer" else None,
@@ -345,6 +353,12 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+def add_train_args(parser: argparse.ArgumentParser) -> None:
+    """One option per ``TrainConfig`` field: ``--batch-size``, ``--repeat-share``, ..."""
+    for f in fields(TrainConfig):
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__)
     parser.add_argument("--arch", required=True, choices=sorted(DEFAULT_CONFIGS))
@@ -362,8 +376,7 @@ def main(argv: list[str] | None = None) -> None:
         metavar="KEY=VALUE",
         help="override a model config field, e.g. --set d_model=160",
     )
-    for f in fields(TrainConfig):
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+    add_train_args(parser)
     args = parser.parse_args(argv)
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     sweep = json.loads(args.sweep.read_text()) if args.sweep else None

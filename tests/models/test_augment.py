@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from models.augment import repeat_spans
+from models.augment import repeat_random, repeat_spans
 
 
 def _windows(b: int = 64, t: int = 129) -> torch.Tensor:
@@ -46,4 +46,22 @@ def test_generator_advances_alike_whatever_the_share() -> None:
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     repeat_spans(_windows(), 0.0, 8, 64, g1)
     repeat_spans(_windows(), 1.0, 8, 64, g2)
+    assert torch.equal(g1.get_state(), g2.get_state())
+
+
+def test_repeat_random_writes_a_run_of_random_tokens_twice_in_a_row() -> None:
+    batch = torch.zeros(200, 97, dtype=torch.long)
+    out = repeat_random(batch, 1.0, 8, 24, 4096, torch.Generator().manual_seed(2))
+    for row in out:
+        written = torch.nonzero(row).flatten()
+        start, n = int(written[0]), (int(written[-1]) - int(written[0]) + 1) // 2
+        assert 8 <= n <= 24
+        assert torch.equal(row[start : start + n], row[start + n : start + 2 * n])
+        assert (row[start : start + 2 * n] > 0).all(), "never the end-of-text token (id 0)"
+
+
+def test_repeat_random_advances_the_generator_alike_whatever_the_share() -> None:
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    repeat_random(_windows(), 0.0, 8, 32, 4096, g1)
+    repeat_random(_windows(), 1.0, 8, 32, 4096, g2)
     assert torch.equal(g1.get_state(), g2.get_state())

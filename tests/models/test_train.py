@@ -1,5 +1,5 @@
 """``models.train.train`` end to end on a tiny budget: it writes a loadable checkpoint and a
-complete model card."""
+complete model card, resumes exactly, and ``models.sweep`` ranks a grid of such runs."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from models.checkpoint import TOKENIZER_FILE
 from models.data import Corpus
 from models.evaluate import Stream, score
 from models.lm import load_model
+from models.sweep import run_sweep, setting_name, settings, table
 from models.tokenizer import Tokenizer
 from models.train import TrainConfig, train
 
@@ -113,3 +114,22 @@ def test_resume_refuses_a_state_saved_with_other_settings(
     other = dataclasses.replace(RESUME_CFG, lr=1e-3)
     with pytest.raises(SystemExit, match="train_config"):
         train("transformer", RESUME_OVERRIDES, other, tmp_path, "x", run_dir=tmp_path / "r", resume=True)
+
+
+def test_sweep_trains_every_setting_once_and_ranks_them_by_held_out_loss(
+    tmp_path: Path, corpus: Corpus, tokenizer_path: Path
+) -> None:
+    shutil.copy(tokenizer_path, tmp_path / TOKENIZER_FILE)
+    grid = settings([3e-3, 1e-3], {"embed_std": [0.02, 0.1]})
+    assert len(grid) == 4 and grid[1] == {"lr": 3e-3, "model": {"embed_std": 0.1}}
+    cfg = dataclasses.replace(CFG, eval_every=16)
+    result = run_sweep("rnn", cfg, OVERRIDES, grid, tmp_path)
+    losses = [row["valid_loss"] for row in result["results"]]
+    assert losses == sorted(losses) and result["best"] == result["results"][0]
+    assert {setting_name("rnn", row) for row in result["results"]} == {setting_name("rnn", s) for s in grid}
+    card = json.loads((tmp_path / "rnn-lr0.001-embed_std0.1.json").read_text())
+    assert card["train"]["lr"] == 1e-3 and card["train"]["min_lr"] == pytest.approx(1e-4)
+    assert card["config"]["embed_std"] == 0.1
+    (tmp_path / "rnn-lr0.001-embed_std0.1.safetensors").unlink()  # finished settings are not retrained
+    assert run_sweep("rnn", cfg, OVERRIDES, grid, tmp_path) == result
+    assert "| rnn | 0.001 | embed_std 0.1 |" in table(result)
