@@ -66,6 +66,7 @@ class TrainConfig:
     random_share: float = 0.0  # share of training windows with a run of random tokens written twice
     random_min: int = 8  # length of that run, in tokens
     random_max: int = 32
+    random_copies: int = 2  # how many times that run is written
     extra_books: str = ""  # comma-separated texts of data.EXTRA_BOOKS added whole to training
     save_every_s: float = 300.0  # how often the resumable state is written
 
@@ -150,7 +151,9 @@ def sample_batch(data: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, voc
     if cfg.repeat_share > 0:
         batch = repeat_spans(batch, cfg.repeat_share, cfg.repeat_min, cfg.repeat_max, gen)
     if cfg.random_share > 0:
-        batch = repeat_random(batch, cfg.random_share, cfg.random_min, cfg.random_max, vocab, gen)
+        batch = repeat_random(
+            batch, cfg.random_share, cfg.random_min, cfg.random_max, vocab, gen, cfg.random_copies
+        )
     return batch
 
 
@@ -332,7 +335,9 @@ def recipe(net: TracedNet, cfg: TrainConfig, data: Data) -> dict[str, Any]:
             "what": "in this share of training windows a span is copied to a later place in the window",
             "random_share": cfg.random_share,
             "random_len": [cfg.random_min, cfg.random_max],
-            "random_what": "in this share of training windows a run of uniform random tokens is written twice in a row",
+            "random_copies": cfg.random_copies,
+            "random_what": "in this share of training windows a run of uniform random tokens is written "
+            "random_copies times in a row",
         },
         "extra_train_files": data.extra,
         "positions": "learned absolute" if net.family == "transformer" else None,
