@@ -67,6 +67,7 @@ class TrainConfig:
     random_min: int = 8  # length of that run, in tokens
     random_max: int = 32
     random_copies: int = 2  # how many times that run is written
+    copy_warmup: int = 0  # steps at the start in which every window carries such a run
     extra_books: str = ""  # comma-separated texts of data.EXTRA_BOOKS added whole to training
     save_every_s: float = 300.0  # how often the resumable state is written
 
@@ -144,16 +145,17 @@ def _tokenized(files: tuple[tuple[str, str], ...], tokenizer_json: str, extra_bo
     return Data(corpus, extra, tokenizer, train_stream, len(books.ids), valid, words)
 
 
-def sample_batch(data: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, vocab: int) -> torch.Tensor:
+def sample_batch(
+    data: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, vocab: int, step: int
+) -> torch.Tensor:
     """Random windows int64[B, T + 1] of the training stream, augmented as configured."""
     starts = torch.randint(0, len(data) - cfg.seq_len - 1, (cfg.batch_size,), generator=gen)
     batch = data[starts[:, None] + torch.arange(cfg.seq_len + 1)]
     if cfg.repeat_share > 0:
         batch = repeat_spans(batch, cfg.repeat_share, cfg.repeat_min, cfg.repeat_max, gen)
-    if cfg.random_share > 0:
-        batch = repeat_random(
-            batch, cfg.random_share, cfg.random_min, cfg.random_max, vocab, gen, cfg.random_copies
-        )
+    share = 1.0 if step < cfg.copy_warmup else cfg.random_share
+    if cfg.random_share > 0 or cfg.copy_warmup > 0:
+        batch = repeat_random(batch, share, cfg.random_min, cfg.random_max, vocab, gen, cfg.random_copies)
     return batch
 
 
@@ -199,7 +201,8 @@ class Trainer:
     def step(self) -> float:
         for group in self.opt.param_groups:
             group["lr"] = lr_at(self.run.step, self.steps, self.cfg)
-        batch = sample_batch(self.data.train.ids, self.cfg, self.gen, self.data.tokenizer.vocab_size)
+        vocab = self.data.tokenizer.vocab_size
+        batch = sample_batch(self.data.train.ids, self.cfg, self.gen, vocab, self.run.step)
         logits = self.net(batch[:, :-1])
         loss = nn.functional.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten())
         self.opt.zero_grad(set_to_none=True)
@@ -336,8 +339,9 @@ def recipe(net: TracedNet, cfg: TrainConfig, data: Data) -> dict[str, Any]:
             "random_share": cfg.random_share,
             "random_len": [cfg.random_min, cfg.random_max],
             "random_copies": cfg.random_copies,
+            "copy_warmup_steps": cfg.copy_warmup,
             "random_what": "in this share of training windows a run of uniform random tokens is written "
-            "random_copies times in a row",
+            "random_copies times in a row; in every window during the first copy_warmup_steps",
         },
         "extra_train_files": data.extra,
         "positions": "learned absolute" if net.family == "transformer" else None,
