@@ -51,10 +51,11 @@ def repeat_random(
     """batch int64[B, T] -> a copy in which each window, with probability ``share``, has a run
     of ``min_len``..``max_len`` random tokens (ids 1..vocab-1, uniform; at most T // copies)
     written ``copies`` times in a row at a random place: only the earlier copies predict the
-    later ones. Several copies make the first gradients toward copying stronger.
+    later ones. Several copies make the first gradients toward copying stronger. With
+    ``copies=0`` the run is repeated over the whole window (at most T // 2 long).
     """
     b, t = batch.shape
-    hi = min(max_len, t // copies)
+    hi = min(max_len, t // max(copies, 2))
     lo = min(min_len, hi)
     chosen = torch.rand(b, generator=gen) < share
     length = torch.randint(lo, hi + 1, (b,), generator=gen)
@@ -63,6 +64,9 @@ def repeat_random(
     out = batch.clone()
     for i in torch.nonzero(chosen).flatten().tolist():
         n = int(length[i])
+        if copies == 0:
+            out[i] = tokens[i, :n].repeat(-(-t // n))[:t]
+            continue
         at = int(u_at[i] * (t - copies * n + 1))
         out[i, at : at + copies * n] = tokens[i, :n].repeat(copies)
     return out

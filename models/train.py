@@ -66,7 +66,7 @@ class TrainConfig:
     random_share: float = 0.0  # share of training windows with a run of random tokens written twice
     random_min: int = 8  # length of that run, in tokens
     random_max: int = 32
-    random_copies: int = 2  # how many times that run is written
+    random_copies: int = 2  # how many times that run is written; 0: over the whole window
     copy_warmup: int = 0  # steps at the start in which every window carries such a run
     extra_books: str = ""  # comma-separated texts of data.EXTRA_BOOKS added whole to training
     save_every_s: float = 300.0  # how often the resumable state is written

@@ -77,3 +77,10 @@ def test_repeat_random_writes_the_run_as_many_times_as_asked() -> None:
         n = total // 4
         runs = row[start : start + total].view(4, n)
         assert (runs == runs[0]).all()
+
+
+def test_repeat_random_with_zero_copies_tiles_the_whole_window() -> None:
+    out = repeat_random(_windows(20, 100), 1.0, 8, 32, 4096, torch.Generator().manual_seed(6), copies=0)
+    for row in out:
+        n = next(k for k in range(1, 51) if torch.equal(row[k:], row[:-k]))  # the period
+        assert 8 <= n <= 32 and (row < 4096).all()
