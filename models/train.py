@@ -14,7 +14,7 @@ import math
 import platform
 import shutil
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -376,7 +376,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--run-dir", type=Path, help="resumable state folder (default: runs/NAME)")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's state")
     parser.add_argument("--stop-after", type=int, help="save the state after this many steps and stop")
-    parser.add_argument("--sweep", type=Path, help="sweep result (JSON) to record in the model card")
+    parser.add_argument(
+        "--sweep",
+        type=Path,
+        help="train with the best setting of this sweep (runs/sweep/ARCH.json), recorded in the card",
+    )
     parser.add_argument(
         "--set",
         dest="model",
@@ -388,10 +392,17 @@ def main(argv: list[str] | None = None) -> None:
     add_train_args(parser)
     args = parser.parse_args(argv)
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    overrides = parse_overrides(args.model)
     sweep = json.loads(args.sweep.read_text()) if args.sweep else None
+    if sweep:  # the sweep's best learning rate (min_lr keeps its ratio) and model settings
+        if sweep["arch"] != args.arch:
+            raise SystemExit(f"{args.sweep} is a sweep of {sweep['arch']}, not {args.arch}")
+        best = sweep["best"]
+        cfg = replace(cfg, lr=best["lr"], min_lr=best["lr"] * cfg.min_lr / cfg.lr)
+        overrides = {**overrides, **best["model"]}
     name = args.name or args.arch
     card = train(
-        args.arch, parse_overrides(args.model), cfg, args.out, name,
+        args.arch, overrides, cfg, args.out, name,
         run_dir=args.run_dir, resume=args.resume, stop_after=args.stop_after, sweep=sweep,
     )  # fmt: skip
     if card is None:
