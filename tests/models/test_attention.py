@@ -44,7 +44,7 @@ def _setup(tiny_models: dict[str, LanguageModel]) -> Setup:
     """The tiny Transformer's trace of TEXT, and the input to its first block."""
     lm = tiny_models["transformer"]
     net, trace = lm.net, lm.trace(TEXT)
-    ids = torch.tensor(trace.tokens.ids)
+    ids = torch.tensor(trace.tokens["input"].ids)
     embedded = _f64(net.wte.weight)[ids] + _f64(net.wpe.weight)[: len(ids)]
     d_model, n_heads = net.cfg.d_model, net.cfg.n_heads
     return Setup(net, trace, embedded, d_model, n_heads, d_model // n_heads)

@@ -33,7 +33,12 @@ def test_save_and_load_round_trip_reproduces_logits_exactly(
     saved: Path, arch: str, lm: LanguageModel
 ) -> None:
     loaded = load_model(arch, folder=saved)
-    assert loaded.family == arch and loaded.config == lm.config and loaded.n_params == lm.n_params
+    assert (
+        loaded.spec.architecture == arch
+        and loaded.spec == lm.spec
+        and net_config(loaded.net) == net_config(lm.net)
+        and loaded.n_params == lm.n_params
+    )
     assert not loaded.net.training
     np.testing.assert_array_equal(loaded.trace(TEXT).logits, lm.trace(TEXT).logits)
 
