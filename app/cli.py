@@ -9,9 +9,9 @@ import sys
 from collections.abc import Sequence
 
 from models.errors import TextError
+from models.spec import DEFAULT_TOP_K, MAX_TOP_K
 
 from .registry import Registry
-from .schemas import MAX_TOP_K
 from .settings import get_settings
 
 
@@ -39,8 +39,8 @@ def _models(_: argparse.Namespace) -> int:
         m = e.model
         bpc = m.card.get("metrics", {}).get("valid_bits_per_char")
         print(
-            f"{name:<12} {m.family:<12} {m.n_params:>9,} {m.config['n_layers']:>6} {m.n_ctx:>6} "
-            f"{'-' if bpc is None else f'{bpc:.3f}':>9}  {', '.join(m.parts)}"
+            f"{name:<12} {m.spec.architecture:<12} {m.n_params:>9,} {m.spec.n_layers:>6} {m.n_ctx:>6} "
+            f"{'-' if bpc is None else f'{bpc:.3f}':>9}  {', '.join(m.spec.parts)}"
         )
     return 0
 
@@ -63,16 +63,19 @@ def _trace(args: argparse.Namespace) -> int:
         from .serialize import Selection, dumps, model_trace_payload, tokens_payload
 
         sel = Selection(parts=("predictions",), decimals=4)
-        payload = {"tokens": tokens_payload(trace), **model_trace_payload(trace, sel, entry.model.tokenizer)}
+        payload = {
+            "tokens": tokens_payload(trace.output_tokens),
+            **model_trace_payload(trace, sel, entry.model.tokenizer),
+        }
         sys.stdout.buffer.write(dumps(payload) + b"\n")
         return 0
     p = trace.predictions
     tok = entry.model.tokenizer
     print(
-        f"{trace.model} ({trace.family}), {len(trace.tokens)} tokens; surprisal of each token given the ones before"
+        f"{trace.model} ({trace.family}), {len(trace.output_tokens)} tokens; surprisal of each token given the ones before"
     )
     print(f"{'#':>4}  {'token':<16} {'surprisal':>9}  {'top next-token predictions':<}")
-    for t, s in enumerate(trace.tokens.strings):
+    for t, s in enumerate(trace.output_tokens.strings):
         prev = p.surprisal[t - 1] if t > 0 else math.nan
         surprise = "" if math.isnan(prev) else f"{prev:6.2f} b"
         preds = "  ".join(
@@ -108,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     tr.add_argument("text")
     tr.add_argument("--model", "-m", default="transformer")
     tr.add_argument("--format", choices=("table", "json"), default="table")
-    tr.add_argument("--top-k", type=_top_k, default=3, help=f"next-token candidates, 1 to {MAX_TOP_K}")
+    tr.add_argument(
+        "--top-k", type=_top_k, default=DEFAULT_TOP_K, help=f"next-token candidates, 1 to {MAX_TOP_K}"
+    )
     tr.set_defaults(func=_trace)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # unavailable models are shown in the output

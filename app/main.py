@@ -5,15 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import torch
 from fastapi import FastAPI
-from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__, errors
-from .dispatch import DirectRoutes
 from .limits import BodyLimitMiddleware, InferenceRunner
 from .registry import Registry
 from .routes import api, health, pages
@@ -61,25 +58,8 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def document_request_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
-    """Put the schemas of bodies that routes parse themselves into the OpenAPI components."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        schema = build()  # cached by FastAPI after the first call
-        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in models:
-            schemas.setdefault(
-                model.__name__, model.model_json_schema(ref_template="#/components/schemas/{model}")
-            )
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def create_app(settings: Settings | None = None, direct_dispatch: bool = True) -> FastAPI:
-    """The app. ``direct_dispatch=False`` sends the inference routes through FastAPI's router
-    too (the tests check both paths answer alike)."""
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app, configured by ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -95,7 +75,6 @@ def create_app(settings: Settings | None = None, direct_dispatch: bool = True) -
             "models ready: %s; unavailable: %s", app.state.registry.available, app.state.registry.unavailable
         )
         yield
-        app.state.runner.close()
 
     app = FastAPI(
         title="Attenzione",
@@ -115,10 +94,7 @@ def create_app(settings: Settings | None = None, direct_dispatch: bool = True) -
     app.include_router(api.router)
     app.include_router(health.router)
     pages.install(app)
-    document_request_models(app, api.REQUEST_MODELS)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    if direct_dispatch:  # outside the body limit: it reads the hot routes' bodies itself
-        app.add_middleware(DirectRoutes, endpoints=api.DIRECT, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -3,13 +3,17 @@ orjson for speed; these classes document them in OpenAPI."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PartName = Literal["attention", "resid", "h", "c", "gates", "predictions", "logits"]
+from models.spec import DEFAULT_TOP_K, MAX_TOP_K, PART_NAMES
+
+if TYPE_CHECKING:
+    PartName = str
+else:
+    PartName = Literal[PART_NAMES]  # the part registry's names, generated
 EncodingName = Literal["json", "f16", "u8"]
-MAX_TOP_K = 50
 
 
 class TraceOptions(BaseModel):
@@ -26,7 +30,7 @@ class TraceOptions(BaseModel):
         description="Attention heads to keep (default all); models without attention ignore it.",
         max_length=64,
     )
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Next-token candidates per position.")
+    top_k: int = Field(DEFAULT_TOP_K, ge=1, le=MAX_TOP_K, description="Next-token candidates per position.")
     encoding: EncodingName = Field(
         "json",
         description="`json`: nested arrays rounded to `decimals`. `f16`: base64 little-endian float16. "
@@ -138,9 +142,40 @@ class CompareResponse(BaseModel):
     decimals: int
 
 
+class AttentionKindPublic(BaseModel):
+    name: str = Field(..., description='"self", or "encoder_self", "decoder_self", "cross".')
+    causal: bool = Field(..., description="Keys after the query are masked (the upper triangle is 0).")
+    query_role: str = Field(..., description="The token sequence the queries run over.")
+    key_role: str = Field(..., description="The token sequence the keys run over.")
+    n_layers: int
+    n_heads: int
+
+
+class SpecPublic(BaseModel):
+    architecture: str
+    n_layers: int
+    n_heads: int | None
+    width: int = Field(..., description="Residual width (Transformer) or hidden size (recurrent).")
+    n_ctx: int
+    d_vocab: int
+    parts: list[str]
+    gates: list[str]
+    attention: list[AttentionKindPublic]
+    roles: list[str] = Field(..., description='The token sequences a trace carries ("input").')
+    output_role: str
+
+
+class PartPublic(BaseModel):
+    name: str
+    group: str
+    layout: str
+    default: bool = Field(..., description="Sent when a request names no parts.")
+    label: str
+
+
 class ModelInfo(BaseModel):
     name: str
-    family: str | None
+    family: str | None = Field(None, description="The architecture: transformer, lstm, gru or rnn.")
     available: bool
     reason: str | None = Field(None, description="Why the model is unavailable.")
     n_params: int | None = None
@@ -151,11 +186,15 @@ class ModelInfo(BaseModel):
     parts: list[str] = []
     gates: list[str] = []
     tokenizer: str | None = None
+    spec: SpecPublic | None = None
     card: dict[str, Any] | None = None
 
 
 class ModelsResponse(BaseModel):
     api_version: Literal["v1"]
+    parts: list[PartPublic] = Field(..., description="The part registry: every part a trace can carry.")
+    default_top_k: int
+    max_top_k: int
     models: list[ModelInfo]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from models.errors import TextError
 from models.lm import LanguageModel
-from models.recurrent import GATES
+from models.spec import DEFAULT_TOP_K, MAX_TOP_K, registry_dict
 from models.trace import Trace
 
 from .errors import ProblemError
@@ -17,33 +17,37 @@ from .schemas import CompareRequest, TraceOptions
 from .serialize import Selection, dumps, model_trace_payload, tokens_payload
 from .settings import Settings
 
-DEFAULT_EXCLUDED = ("logits",)
-
 
 def model_info(entry: Entry, registry: Registry) -> dict[str, Any]:
     m = entry.model
     if m is None:
-        return {
-            "name": entry.name,
-            "family": entry.name if entry.name in GATES or entry.name == "transformer" else None,
-            "available": False,
-            "reason": entry.reason,
-        }
-    cfg = m.config
+        return {"name": entry.name, "family": None, "available": False, "reason": entry.reason}
+    spec = m.spec
     card = {k: v for k, v in m.card.items() if k not in ("config", "history")}
     return {
         "name": m.name,
-        "family": m.family,
+        "family": spec.architecture,
         "available": True,
         "n_params": m.n_params,
-        "n_layers": cfg["n_layers"],
-        "n_heads": cfg.get("n_heads"),
-        "d_model": cfg.get("d_model", cfg.get("d_hidden")),
-        "n_ctx": m.n_ctx,
-        "parts": list(m.parts),
-        "gates": list(GATES.get(m.family, ())),
+        "n_layers": spec.n_layers,
+        "n_heads": spec.n_heads,
+        "d_model": spec.width,
+        "n_ctx": spec.n_ctx,
+        "parts": list(spec.parts),
+        "gates": list(spec.gates),
         "tokenizer": registry.tokenizer_id,
+        "spec": spec.to_dict(),
         "card": card,
+    }
+
+
+def models_payload(registry: Registry) -> dict[str, Any]:
+    return {
+        "api_version": "v1",
+        "parts": registry_dict(),
+        "default_top_k": DEFAULT_TOP_K,
+        "max_top_k": MAX_TOP_K,
+        "models": [model_info(e, registry) for e in registry.entries.values()],
     }
 
 
@@ -105,9 +109,9 @@ def _check_indices(values: list[int] | None, count: int, what: str, model: str) 
 def selection_for(
     model: LanguageModel, opts: TraceOptions, settings: Settings, strict_parts: bool
 ) -> Selection:
-    have = model.parts
+    have = model.spec.parts
     if opts.parts is None:
-        parts = tuple(p for p in have if p not in DEFAULT_EXCLUDED)
+        parts = model.spec.default_parts
     else:
         missing = [p for p in opts.parts if p not in have]
         if missing and strict_parts:
@@ -118,12 +122,11 @@ def selection_for(
                 "bad-parts",
             )
         parts = tuple(p for p in dict.fromkeys(opts.parts) if p in have)
-    cfg = model.config
-    n_heads = cfg.get("n_heads")
-    heads = _check_indices(opts.heads, n_heads, "heads", model.name) if n_heads else None
+    spec = model.spec
+    heads = _check_indices(opts.heads, spec.n_heads, "heads", model.name) if spec.n_heads else None
     return Selection(
-        parts=parts,
-        layers=_check_indices(opts.layers, cfg["n_layers"], "layers", model.name),
+        parts=tuple(sorted(parts, key=have.index)),
+        layers=_check_indices(opts.layers, spec.n_layers, "layers", model.name),
         heads=heads,
         encoding=opts.encoding,
         decimals=settings.decimals if opts.decimals is None else opts.decimals,
@@ -138,9 +141,9 @@ def trace_work(
         payload = {
             "api_version": "v1",
             "text": text,
-            "n_tokens": len(trace.tokens),
+            "n_tokens": len(trace.output_tokens),
             "tokenizer": tokenizer_id,
-            "tokens": tokens_payload(trace),
+            "tokens": tokens_payload(trace.output_tokens),
             **model_trace_payload(trace, sel, model.tokenizer),
             "encoding": sel.encoding,
             "decimals": sel.decimals,
@@ -167,7 +170,8 @@ def compare_work(
         entries = []
         for m, t, sel in zip(models, traces, sels, strict=True):
             tok_key = tokenizer_id if m.tokenizer is models[0].tokenizer else f"{tokenizer_id}:{m.name}"
-            tokenizations.setdefault(tok_key, {"n_tokens": len(t.tokens), **tokens_payload(t)})
+            tokens = t.output_tokens
+            tokenizations.setdefault(tok_key, {"n_tokens": len(tokens), **tokens_payload(tokens)})
             entries.append({**model_trace_payload(t, sel, m.tokenizer), "tokenizer": tok_key})
         return dumps(
             {

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from models.checkpoint import ARCHS
-from models.trace import PART_NAMES
+from models.spec import PART_NAMES
 
 ODD = [
     "\ud800",
