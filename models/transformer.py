@@ -3,6 +3,13 @@
 Two paths share one set of weights: ``forward`` (training; fused scaled_dot_product_attention)
 and ``forward_trace`` (attention written out as softmax(QKᵀ/√d_k + causal mask)·V, returning
 the weights it used). A test proves the two agree.
+
+Optional smeared keys (Olsson et al. 2022, "In-context learning and induction heads"): each
+head mixes every key with the one before it, k'_j = σ(α_h)·k_j + (1 − σ(α_h))·k_{j−1}, with
+a learned α_h per head and k_{−1} = k_0 (the first key is its own predecessor). A single
+layer can then match "the token before j is my token" and copy the token at j, so induction
+heads need no previous-token head in an earlier layer. Both paths attend with the smeared
+keys; the pattern returned is the one used.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ class TransformerConfig:
     d_model: int = 128
     d_mlp: int = 512
     dropout: float = 0.1  # on embeddings and residual branches; none on attention weights
+    smear_keys: bool = False  # learned per-head mix of each key with the previous one
+    smear_init: float = 0.0  # initial α_h; σ(0) = 0.5 weighs k_j and k_{j-1} equally
 
     @property
     def d_head(self) -> int:
@@ -46,19 +55,30 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.
     return pattern @ v, pattern
 
 
+def smear(k: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Smeared keys: k [B, nh, T, dh], alpha [nh] -> σ(α)·k_j + (1 − σ(α))·k_{j−1}, k_{−1} = k_0."""
+    keep = torch.sigmoid(alpha)[:, None, None]  # [nh, 1, 1]
+    previous = torch.cat([k[:, :, :1], k[:, :, :-1]], dim=2)  # [B, nh, T, dh], k_{j-1}
+    return keep * k + (1 - keep) * previous
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.n_heads = cfg.n_heads
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.smear = nn.Parameter(torch.full((cfg.n_heads,), cfg.smear_init)) if cfg.smear_keys else None
 
     def split_heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x: [B, T, d_model] -> q, k, v each [B, nh, T, dh]."""
+        """x: [B, T, d_model] -> q, k (smeared if configured), v each [B, nh, T, dh]."""
         b, t, d = x.shape
         q, k, v = self.qkv(x).split(d, dim=2)
         shape = (b, t, self.n_heads, d // self.n_heads)
-        return q.view(shape).transpose(1, 2), k.view(shape).transpose(1, 2), v.view(shape).transpose(1, 2)
+        q, k, v = q.view(shape).transpose(1, 2), k.view(shape).transpose(1, 2), v.view(shape).transpose(1, 2)
+        if self.smear is not None:
+            k = smear(k, self.smear)
+        return q, k, v
 
     def merge_heads(self, y: torch.Tensor) -> torch.Tensor:
         b, nh, t, dh = y.shape
