@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import torch
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette_compress import CompressMiddleware
 
 from . import __version__, errors
 from .limits import BodyLimitMiddleware, InferenceRunner
@@ -58,6 +59,26 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class HeadLikeGet:
+    """HEAD wherever GET works (RFC 9110 9.3.2): the GET runs and only its headers are sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] != "http.response.body":
+                await send(message)
+            elif not message.get("more_body", False):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app, configured by ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
@@ -95,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     pages.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CompressMiddleware, minimum_size=1024, zstd_level=3, brotli_quality=4, gzip_level=4)
+    app.add_middleware(HeadLikeGet)
     app.add_middleware(SecurityHeaders)
     return app
 
