@@ -16,16 +16,10 @@ from .settings import get_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from .server import serve
 
     s = get_settings()
-    uvicorn.run(
-        "app.main:app",
-        host=args.host or s.host,
-        port=args.port or s.port,
-        reload=args.reload,
-        log_level=s.log_level,
-    )
+    serve(s, host=args.host or s.host, port=args.port or s.port, reload=args.reload)
     return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,7 +13,6 @@ from models.errors import TextError
 
 from .serialize import dumps
 
-log = logging.getLogger("attenzione.errors")
 PROBLEM = "application/problem+json"
 
 
@@ -97,11 +95,4 @@ def install(app: FastAPI) -> None:
             detail,
             "http",
             dict(exc.headers or {}),
-        )
-
-    @app.exception_handler(Exception)
-    async def _crash(_: Request, exc: Exception) -> Response:  # a bug: log it, keep serving
-        log.exception("unhandled error")
-        return problem_response(
-            500, "Internal error", "the server failed on this request; it was logged", "internal"
         )

@@ -45,8 +45,17 @@ async def read_body(scope: Scope, receive: Receive, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+def _media_type(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.decode("latin-1").split(";")[0].strip().lower()
+    return ""
+
+
 class BodyLimitMiddleware:
-    """Reject request bodies over ``max_bytes`` with 413, before any parsing."""
+    """Request bodies are JSON (415 otherwise, so that another site's page cannot post a form
+    or text here without a CORS preflight, which is refused) and at most ``max_bytes`` (413),
+    checked before any parsing."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -55,6 +64,17 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
+            return
+        media_type = _media_type(scope)
+        if media_type != "application/json":
+            sent = f"Content-Type {media_type!r}" if media_type else "no Content-Type"
+            response = problem_response(
+                415,
+                "Unsupported media type",
+                f"request bodies must be JSON, sent with Content-Type: application/json; got {sent}",
+                "unsupported-media-type",
+            )
+            await response(scope, receive, send)
             return
         try:
             body = await read_body(scope, receive, self.max_bytes)

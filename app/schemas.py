@@ -3,9 +3,9 @@ orjson for speed; these classes document them in OpenAPI."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.spec import DEFAULT_TOP_K, MAX_TOP_K, PART_NAMES
 
@@ -16,19 +16,52 @@ else:
 EncodingName = Literal["json", "f16", "u8"]
 
 
-class TraceOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Index = Annotated[int, Field(ge=0, le=1023)]
+ModelName = Annotated[
+    str, Field(min_length=1, max_length=100, description="A model name from GET /api/v1/models.")
+]
+MAX_TEXT_CHARS = 4000  # the schema's statement of the default limit (settings.max_text_chars enforces it)
 
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("text is empty or only whitespace; type a sentence")
+    return text
+
+
+Text = Annotated[
+    str,
+    AfterValidator(_not_blank),
+    Field(
+        description=f"The text: at least one non-space character, at most {MAX_TEXT_CHARS} characters by default "
+        "(a longer one gets 413), and no more tokens than the model's n_ctx.",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_TEXT_CHARS, "pattern": r"\S"},
+    ),
+]
+
+
+class StrictRequest(BaseModel):
+    """Request bodies: no unknown fields, no type coercion (1.0, "1" and true are not 1)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
+
+
+class TraceOptions(StrictRequest):
     parts: list[PartName] | None = Field(
         None,
-        description="Parts to return. Default: every part the model has except `logits` "
-        "(T x vocabulary floats). `predictions` is the top-k, surprisal and entropy.",
+        min_length=1,
+        max_length=len(PART_NAMES),
+        description="Parts to return (omit for the default: every part the model has except `logits`, "
+        "T x vocabulary floats). `predictions` is the top-k, surprisal and entropy.",
     )
-    layers: list[int] | None = Field(None, description="Layer indices to keep (default all).", max_length=64)
-    heads: list[int] | None = Field(
+    layers: list[Index] | None = Field(
+        None, min_length=1, max_length=64, description="Layer indices to keep (omit for all)."
+    )
+    heads: list[Index] | None = Field(
         None,
-        description="Attention heads to keep (default all); models without attention ignore it.",
+        min_length=1,
         max_length=64,
+        description="Attention heads to keep (omit for all); models without attention ignore it.",
     )
     top_k: int = Field(DEFAULT_TOP_K, ge=1, le=MAX_TOP_K, description="Next-token candidates per position.")
     encoding: EncodingName = Field(
@@ -43,11 +76,10 @@ class TraceOptions(BaseModel):
 
 
 class TraceRequest(TraceOptions):
-    model: str = Field(..., description="A model name from GET /api/v1/models.", max_length=100)
-    text: str = Field(..., description="The text to trace.")
+    model: ModelName
+    text: Text
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -61,12 +93,26 @@ class TraceRequest(TraceOptions):
     )
 
 
+def _distinct(names: list[str]) -> list[str]:
+    if len(set(names)) != len(names):
+        raise ValueError(f"models must be distinct; got {names}")
+    return names
+
+
 class CompareRequest(TraceOptions):
-    models: list[str] = Field(..., min_length=2, max_length=4, description="2 to 4 distinct model names.")
-    text: str
+    models: Annotated[
+        list[ModelName],
+        AfterValidator(_distinct),
+        Field(
+            min_length=2,
+            max_length=4,
+            json_schema_extra={"uniqueItems": True},
+            description="2 to 4 distinct model names.",
+        ),
+    ]
+    text: Text
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"models": ["transformer", "lstm"], "text": "The cat sat on the mat.", "layers": [0]},

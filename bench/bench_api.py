@@ -122,13 +122,13 @@ async def asgi_post(
         "query_string": b"",
         "root_path": "",
         "headers": [
-            (b"host", b"bench"),
+            (b"host", b"localhost"),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"accept-encoding", accept_encoding.encode()),
         ],
         "client": ("127.0.0.1", 1),
-        "server": ("bench", 80),
+        "server": ("localhost", 80),
         "state": {},
     }
     sent = False
@@ -411,7 +411,9 @@ def main(argv: list[str] | None = None) -> None:
         if "b" in args.only:
             from fastapi.testclient import TestClient
 
-            with TestClient(create_app(Settings(models_dir=folder, cache_size=0))) as client:
+            with TestClient(
+                create_app(Settings(models_dir=folder, cache_size=0)), base_url="http://localhost"
+            ) as client:
                 payloads(client, texts, lm.n_ctx, lambda t: spec.n_layers * (spec.n_heads or 0) * t * t)
         if "c" in args.only and not args.skip_http:
             throughput(folder, texts[16], args.requests)

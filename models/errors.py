@@ -6,11 +6,12 @@ from pathlib import Path
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file is missing or unreadable; the message names the file."""
+    """A checkpoint file is missing or unreadable; the message names the file (by its name
+    only: messages reach API clients, who need not learn the server's folders)."""
 
     def __init__(self, path: Path, reason: str) -> None:
         self.path = Path(path)
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(f"{self.path.name}: {reason}")
 
 
 class TextError(ValueError):

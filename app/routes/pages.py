@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -12,6 +15,8 @@ from fastapi.templating import Jinja2Templates
 from ..assets import ASSET_VERSION, PLOTLY_URL, ROOT, STATIC_DIR, VersionedStatic, asset_url, plotly_response
 
 TEMPLATES_DIR = ROOT / "templates"
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DOCS_ASSETS_URL = f"/vendor/docs-{version('fastapi-offline')}"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals.update(asset_url=asset_url, plotly_url=PLOTLY_URL)
@@ -68,7 +73,23 @@ async def plotly_js(request: Request) -> Response:
     return plotly_response(request)
 
 
+@router.get("/docs", response_class=HTMLResponse)
+async def swagger_ui(request: Request) -> HTMLResponse:
+    """Swagger UI from files shipped by the fastapi-offline package: works offline."""
+    return templates.TemplateResponse(request=request, name="docs.html", context=_docs_context())
+
+
+@router.get("/redoc", response_class=HTMLResponse)
+async def redoc(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request=request, name="redoc.html", context=_docs_context())
+
+
+def _docs_context() -> dict[str, str]:
+    return {"docs_assets": DOCS_ASSETS_URL, "openapi_url": "/openapi.json"}
+
+
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.mount(DOCS_ASSETS_URL, VersionedStatic(directory=str(DOCS_ASSETS)), name="docs-assets")
     app.mount(f"/assets/{ASSET_VERSION}", VersionedStatic(directory=str(STATIC_DIR)), name="assets")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
