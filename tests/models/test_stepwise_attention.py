@@ -6,20 +6,27 @@ trace's next residual state) to 1e-5; and the what-if temperature."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
 import pytest
 import torch
 
+from models.checkpoint import CHECKPOINT_DIR
 from models.errors import EmptyTextError, MissingPartError, OptionError, TemperatureError
-from models.lm import LanguageModel
+from models.lm import LanguageModel, load_model
 from models.stepwise import AttentionSteps, attention_steps, softmax_with_temperature
 from models.tokenizer import Tokenizer
 from tests.tiny import tiny_net
 
 TEXT = "The quick brown fox jumps over the lazy dog, and the dog, being lazy, lets it."
 TOL = {"atol": 1e-5, "rtol": 1e-5}
+LONG_TEXT = (
+    "Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my "
+    "purse, and nothing particular to interest me on shore, I thought I would sail about a little and "
+    "see the watery part of the world. "
+) * 8
 
 
 @pytest.fixture(scope="module", params=["plain", "smeared"])
@@ -273,3 +280,21 @@ def test_nothing_is_written_on_the_model(tiny_models: dict[str, LanguageModel]) 
     assert attributes == set(vars(lm.net)) | {k for m in lm.net.modules() for k in vars(m)}
     for k, v in lm.net.state_dict().items():
         assert torch.equal(v, before[k]), k
+
+
+@pytest.mark.parametrize(("layer", "head"), [(0, 0), (1, 3), (3, 2)])
+def test_shipped_transformer_identities_hold_over_its_whole_context(layer: int, head: int) -> None:
+    if not (CHECKPOINT_DIR / "transformer.safetensors").is_file():
+        pytest.skip("shipped transformer not trained yet")
+    lm = _shipped()
+    text = lm.tokenizer.decode(lm.tokenizer.encode(LONG_TEXT).ids[: lm.n_ctx])
+    assert len(lm.tokenizer.encode(text)) >= lm.n_ctx - 2
+    for query in (1, len(lm.tokenizer.encode(text)) - 1):
+        s = attention_steps(lm, text, layer, head, query)
+        assert s.weights_error <= 1e-5
+        np.testing.assert_allclose(s.resid_post, s.trace_resid_post, **TOL)
+
+
+@functools.cache
+def _shipped() -> LanguageModel:
+    return load_model("transformer")

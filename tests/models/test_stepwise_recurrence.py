@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from models.checkpoint import CHECKPOINT_DIR
 from models.errors import MissingPartError, OptionError
-from models.lm import LanguageModel
+from models.lm import LanguageModel, load_model
 from models.stepwise import memory_horizon, recurrence_steps
 
 TEXT = "Call me Ishmael. Some years ago, never mind how long precisely, I went to sea."
@@ -264,3 +265,21 @@ def test_memory_horizon_options_out_of_range(
 ) -> None:
     with pytest.raises(OptionError, match=f"^{field} is"):
         memory_horizon(tiny_models["gru"], TEXT, 0, t=t, max_distance=max_distance)
+
+
+@pytest.mark.parametrize("cell", RECURRENT)
+def test_shipped_models_identities_hold_over_a_long_text(cell: str) -> None:
+    """Trained weights over ~450 tokens, where the LSTM's cell states reach the hundreds."""
+    if not (CHECKPOINT_DIR / f"{cell}.safetensors").is_file():
+        pytest.skip(f"shipped {cell} not trained yet")
+    lm = load_model(cell)
+    text = " ".join([TEXT] * 24)
+    n = len(lm.tokenizer.encode(text))
+    trace = lm.trace(text)
+    for layer in (0, 1):
+        for t in (0, n // 2, n - 1):
+            s = recurrence_steps(lm, text, layer, t)
+            assert s.max_error <= 1e-5
+            np.testing.assert_allclose(s.h, trace.states["h"][layer, t], **TOL)
+            if s.c is not None:
+                np.testing.assert_allclose(s.c, trace.states["c"][layer, t], **TOL)
