@@ -178,9 +178,9 @@ class Generation(Iterator[GeneratedToken]):
         self.strategy, self.temperature, self.top_k = strategy, temperature, top_k
         self.max_new_tokens, self.alternatives = max_new_tokens, alternatives
         self.seed = seed if strategy == "sample" else None  # the seed used (drawn when none was given)
-        self.generator = torch.Generator()
+        self._generator = torch.Generator()
         if self.seed is not None:
-            self.generator.manual_seed(self.seed)
+            self._generator.manual_seed(self.seed)
         self.limit = min(max_new_tokens, model.n_ctx - len(prompt))  # tokens this run makes at most
         self._new: list[int] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -208,7 +208,7 @@ class Generation(Iterator[GeneratedToken]):
             if self._step is None:
                 self._step = self._runner.start()
             logits = self._step.logits
-            token, sampled = next_token(logits, self.strategy, self.temperature, self.top_k, self.generator)
+            token, sampled = next_token(logits, self.strategy, self.temperature, self.top_k, self._generator)
             probs = torch.softmax(logits.double(), dim=-1)
             top = torch.topk(probs, self.alternatives)
             self._new.append(token)
