@@ -13,7 +13,11 @@ from fastapi.routing import APIRoute
 
 from app import assets
 
-DECODE = {"zstd": lambda b: zstandard.ZstdDecompressor().decompressobj().decompress(b), "br": brotli.decompress, "gzip": gzip.decompress}
+DECODE = {
+    "zstd": lambda b: zstandard.ZstdDecompressor().decompressobj().decompress(b),
+    "br": brotli.decompress,
+    "gzip": gzip.decompress,
+}
 
 
 def raw_get(client, url: str, encoding: str):
@@ -67,7 +71,9 @@ def test_plotly_without_an_accepted_encoding_is_the_plain_file(client):
 
 
 def get_routes(app) -> list[str]:
-    paths = [r.path for r in app.routes if isinstance(r, APIRoute) and "GET" in r.methods and "{" not in r.path]
+    paths = [
+        r.path for r in app.routes if isinstance(r, APIRoute) and "GET" in r.methods and "{" not in r.path
+    ]
     return [*paths, "/docs", "/openapi.json"]
 
 
@@ -75,7 +81,10 @@ def test_head_answers_wherever_get_does_with_the_same_headers_and_no_body(client
     page = client.get("/").text
     static = re.findall(r'href="(/assets/[^"]+\.css)"', page)
     for url in [*get_routes(client.app), *static, "/static/css/app.css"]:
-        got, head = client.get(url, headers={"accept-encoding": "identity"}), client.head(url, headers={"accept-encoding": "identity"})
+        got, head = (
+            client.get(url, headers={"accept-encoding": "identity"}),
+            client.head(url, headers={"accept-encoding": "identity"}),
+        )
         assert head.status_code == got.status_code == 200, url
         assert head.content == b"", url
         assert head.headers.get("content-type") == got.headers.get("content-type"), url

@@ -1,59 +1,46 @@
-"""``attenzione generate``, run in-process on the tiny checkpoints: greedy and seeded sampling,
-the token table, and errors that exit 2 with a message."""
+"""``attenzione generate`` on the tiny checkpoints, in-process: greedy and seeded sampling, the
+token table, and bad input that exits 2 with a message."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from app.cli import main
-from app.settings import get_settings
+if TYPE_CHECKING:
+    from tests.cli.conftest import Run
 
 
-@pytest.fixture(autouse=True)
-def tiny_models_dir(cli_checkpoints: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ATTENZIONE_MODELS_DIR", str(cli_checkpoints))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def test_greedy_prints_the_prompt_and_its_continuation(attenzione: Run) -> None:
+    r = attenzione("generate", "The cat sat", "--model", "lstm", "--max-new-tokens", "6")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("The cat sat") and len(r.stdout) > len("The cat sat\n")
+    assert "[6 tokens, greedy; stopped: reached --max-new-tokens]" in r.stderr
+    assert (
+        attenzione("generate", "The cat sat", "--model", "lstm", "--max-new-tokens", "6").stdout == r.stdout
+    )
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["generate", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+def test_the_same_seed_prints_the_same_text(attenzione: Run) -> None:
+    args = ("generate", "Once", "-m", "transformer", "-n", "8", "--temperature", "1.5", "--top-k", "100")
+    first, second = attenzione(*args, "--seed", "7"), attenzione(*args, "--seed", "7")
+    assert first.returncode == 0 and first.stdout == second.stdout
+    assert "sampled with seed 7" in first.stderr
+    assert attenzione(*args, "--seed", "8").stdout != first.stdout
 
 
-def test_greedy_prints_the_prompt_and_its_continuation(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(capsys, "The cat sat", "--model", "lstm", "--max-new-tokens", "6")
-    assert code == 0, err
-    assert out.startswith("The cat sat") and len(out) > len("The cat sat\n")
-    assert "[6 tokens, greedy; stopped: reached --max-new-tokens]" in err
-    assert _run(capsys, "The cat sat", "--model", "lstm", "--max-new-tokens", "6")[1] == out
+def test_a_run_without_seed_prints_the_seed_that_reproduces_it(attenzione: Run) -> None:
+    args = ("generate", "Once", "-m", "gru", "-n", "5", "--temperature", "2")
+    r = attenzione(*args)
+    assert r.returncode == 0
+    seed = r.stderr.split("seed ")[1].split(";")[0]
+    assert attenzione(*args, "--seed", seed).stdout == r.stdout
 
 
-def test_the_same_seed_prints_the_same_text(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ("Once", "-m", "transformer", "-n", "8", "--temperature", "1.5", "--top-k", "100", "--seed", "7")
-    first, second = _run(capsys, *args), _run(capsys, *args)
-    assert first[0] == 0 and first[1] == second[1]
-    assert "sampled with seed 7" in first[2]
-    other = _run(capsys, *args[:-1], "8")
-    assert other[1] != first[1]
-
-
-def test_a_run_without_seed_prints_the_seed_that_reproduces_it(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(capsys, "Once", "-m", "gru", "-n", "5", "--temperature", "2")
-    assert code == 0
-    seed = err.split("seed ")[1].split(";")[0]
-    assert _run(capsys, "Once", "-m", "gru", "-n", "5", "--temperature", "2", "--seed", seed)[1] == out
-
-
-def test_tokens_prints_one_line_per_token(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, "The cat", "-m", "rnn", "-n", "4", "--tokens")
-    assert code == 0
-    lines = out.splitlines()
+def test_tokens_prints_one_line_per_token(attenzione: Run) -> None:
+    r = attenzione("generate", "The cat", "-m", "rnn", "-n", "4", "--tokens")
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
     assert len(lines) == 4 and all("%" in line for line in lines)
     assert lines[0].split()[0] == "2"  # the position after the two prompt tokens
 
@@ -70,8 +57,8 @@ def test_tokens_prints_one_line_per_token(capsys: pytest.CaptureFixture[str]) ->
     ],
 )
 def test_bad_input_exits_2_saying_what_to_change(
-    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+    attenzione: Run, args: tuple[str, ...], message: str
 ) -> None:
-    code, out, err = _run(capsys, *args)
-    assert code == 2 and out == ""
-    assert message in err and "Traceback" not in err
+    r = attenzione("generate", *args)
+    assert r.returncode == 2 and r.stdout == ""
+    assert message in r.stderr and "Traceback" not in r.stderr

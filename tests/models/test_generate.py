@@ -17,7 +17,7 @@ from models.errors import ChoiceError, EmptyTextError, NoRoomError, OptionError,
 from models.generate import MAX_NEW_TOKENS, GeneratedToken, generate
 from models.lm import LanguageModel, load_model
 from models.tokenizer import Tokenizer
-from tests.conftest import TINY_N_CTX, make_tiny_model
+from tests.conftest import make_tiny_model
 
 PROMPT = "The cat sat on the"
 N = 12
@@ -165,13 +165,13 @@ def test_generation_stops_at_max_new_tokens_and_says_why(lm: LanguageModel) -> N
 
 
 def test_generation_stops_when_the_context_is_full(lm: LanguageModel) -> None:
-    prompt = " cat" * (TINY_N_CTX - 4)
-    n_prompt = len(lm.tokenizer.encode(prompt))
-    assert n_prompt == TINY_N_CTX - 4
+    n_ctx = lm.n_ctx
+    prompt = " cat" * (n_ctx - 4)
+    assert len(lm.tokenizer.encode(prompt)) == n_ctx - 4
     gen = generate(lm, prompt, 10)
     tokens = list(gen)
     assert len(tokens) == gen.limit == 4 and tokens[-1].finish == "context"
-    assert tokens[-1].position == TINY_N_CTX - 1 and len(gen.ids) == TINY_N_CTX
+    assert tokens[-1].position == n_ctx - 1 and len(gen.ids) == n_ctx
     lm.net.forward_trace(torch.tensor([gen.ids]))  # the whole sequence still fits
 
 
@@ -259,11 +259,6 @@ def test_a_generation_may_be_advanced_from_another_thread(lm: LanguageModel) -> 
         ({"seed": -1}, OptionError, "seed is -1"),
         ({"strategy": "beam"}, ChoiceError, "strategy is 'beam'; choose one of greedy, sample"),
         ({"alternatives": 51}, OptionError, "alternatives is 51; choose a value from 1 to 50"),
-        (
-            {"prompt": " cat" * TINY_N_CTX},
-            NoRoomError,
-            "leaves no room to generate; shorten it by at least 1 tokens",
-        ),
     ],
 )
 def test_bad_options_fail_before_the_first_token_saying_what_to_change(
@@ -272,3 +267,11 @@ def test_bad_options_fail_before_the_first_token_saying_what_to_change(
     args: dict[str, object] = {"prompt": PROMPT, "max_new_tokens": 5, "strategy": "sample", **kwargs}
     with pytest.raises(error, match=message.replace("(", r"\(")):
         generate(tiny_models["lstm"], **args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("extra", [0, 3])
+def test_a_prompt_that_fills_the_context_leaves_no_room(lm: LanguageModel, extra: int) -> None:
+    with pytest.raises(
+        NoRoomError, match=f"leaves no room to generate; shorten it by at least {extra + 1} tokens"
+    ):
+        generate(lm, " cat" * (lm.n_ctx + extra), 5)

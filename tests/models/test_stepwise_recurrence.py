@@ -67,7 +67,7 @@ def _close(got: np.ndarray | None, want: np.ndarray, name: str) -> None:
 
 
 @pytest.mark.parametrize("cell", RECURRENT)
-@pytest.mark.parametrize("units", [None, [5, 0, 11]])
+@pytest.mark.parametrize("units", [None, [5, 0, 23]])
 def test_every_step_equals_an_independent_float64_loop(
     cell: str, units: list[int] | None, tiny_models: dict[str, LanguageModel]
 ) -> None:
@@ -171,8 +171,8 @@ def test_the_gates_are_not_saturated_so_the_checks_mean_something(
         (2, 0, None, "layer", 1),
         (0, -1, None, "t", 1),
         (0, 2, None, "t", 1),
-        (0, 0, [12], "unit", 11),
-        (0, 0, [], "units", 11),
+        (0, 0, [24], "unit", 23),
+        (0, 0, [], "units", 23),
     ],
 )
 def test_out_of_range_options_name_the_range(
@@ -224,13 +224,13 @@ def test_memory_horizon_at_a_chosen_step_and_distance(tiny_models: dict[str, Lan
     lm = tiny_models["lstm"]
     g = lm.trace(TEXT).gates["f"][0].astype(np.float64)
     m = memory_horizon(lm, TEXT, 0, t=6, max_distance=3)
-    assert m.survival.shape == (12, 4) and m.mean_survival.shape == (12, 4)
+    assert m.survival.shape == (24, 4) and m.mean_survival.shape == (24, 4)
     for d in range(4):
         np.testing.assert_allclose(m.survival[:, d], _products(g, 6, d), rtol=1e-5)
     short = memory_horizon(lm, TEXT, 0, t=2, max_distance=10)
-    assert short.survival.shape == (12, 3)  # no step before the first
+    assert short.survival.shape == (24, 3)  # no step before the first
     whole = memory_horizon(lm, "The cat", 0, max_distance=50)
-    assert whole.max_distance == 1 and whole.mean_survival.shape == (12, 2)
+    assert whole.max_distance == 1 and whole.mean_survival.shape == (24, 2)
     assert whole.half_life.dtype == np.int32 and not whole.half_life.flags.writeable
 
 
