@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from models.errors import TextError
+from models.errors import MissingPartError, OptionError, TextError
 
 from .serialize import dumps
 
@@ -82,6 +82,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TextError)
     async def _text(_: Request, exc: TextError) -> Response:
         return problem_response(422, "Text cannot be traced", str(exc), "bad-text")
+
+    @app.exception_handler(OptionError)
+    async def _option(_: Request, exc: OptionError) -> Response:
+        return problem_response(422, "Option out of range", str(exc), "bad-option", field=exc.name)
+
+    @app.exception_handler(MissingPartError)
+    async def _missing(_: Request, exc: MissingPartError) -> Response:
+        return problem_response(422, "Not available for this model", str(exc), "missing-part")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:

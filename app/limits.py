@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -93,6 +93,9 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
+T = TypeVar("T")
+
+
 class Saturated(ProblemError):
     def __init__(self, waited: float) -> None:
         super().__init__(
@@ -138,6 +141,17 @@ class InferenceRunner:
         if self.cache_size and key in self.cache:
             self.cache.move_to_end(key)
             return self.cache[key], {"cache": "hit", "dur_ms": 0.0}
+
+        def timed() -> tuple[bytes, float]:
+            t0 = time.perf_counter()
+            return work(), (time.perf_counter() - t0) * 1000
+
+        body, dur = await self.call(timed)
+        self.remember(key, body)
+        return body, {"cache": "miss", "dur_ms": dur}
+
+    async def call(self, work: Callable[[], T]) -> T:
+        """``work()`` in a worker thread under a slot, uncached."""
         started = time.perf_counter()
         try:
             self.slots.acquire_nowait()
@@ -148,13 +162,9 @@ class InferenceRunner:
             except TimeoutError:
                 raise Saturated(time.perf_counter() - started) from None
         try:
-            t0 = time.perf_counter()
-            body = await anyio.to_thread.run_sync(work)
-            dur = (time.perf_counter() - t0) * 1000
+            return await anyio.to_thread.run_sync(work)
         finally:
             self.slots.release()
-        self.remember(key, body)
-        return body, {"cache": "miss", "dur_ms": dur}
 
     def remember(self, key: Hashable, body: bytes) -> None:
         """Cache ``body``, then drop the least recently used until both limits hold."""

@@ -15,7 +15,7 @@ from .budget import Outbox
 from .limits import BodyLimitMiddleware, InferenceRunner
 from .middleware import CrashGuard, HeadLikeGet, HostGuard, SecurityHeaders
 from .registry import Registry
-from .routes import api, health, pages
+from .routes import api, health, learn, pages
 from .settings import Settings, get_settings
 
 log = logging.getLogger("attenzione")
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(learn.router)
     app.include_router(health.router)
     pages.install(app)
     # Outermost last: security headers on everything, a 500 inside them, then the Host check.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from models.generate import MAX_NEW_TOKENS
 from models.spec import DEFAULT_TOP_K, MAX_TOP_K, PART_NAMES
 
 if TYPE_CHECKING:
@@ -249,3 +250,71 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
+
+
+class StepsRequest(StrictRequest):
+    model: ModelName
+    text: Text
+    layer: Index = Field(0, description="The layer to open.")
+
+
+class AttentionStepsRequest(StepsRequest):
+    head: Index = Field(0, description="The head to follow.")
+    query: Index | None = Field(None, description="The query token's position (default: the last token).")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"model": "transformer", "text": "The cat sat on the mat.", "layer": 1, "head": 2}]
+        }
+    )
+
+
+class RecurrenceStepsRequest(StepsRequest):
+    t: Index | None = Field(None, description="The step (token position) to open (default: the last).")
+    units: list[Index] | None = Field(
+        None, min_length=1, max_length=1024, description="Units to show (default: every unit)."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"model": "lstm", "text": "The cat sat on the mat.", "layer": 1, "t": 3}]
+        }
+    )
+
+
+class MemoryRequest(StepsRequest):
+    max_distance: Index | None = Field(
+        None, description="Largest distance measured (default: the whole text)."
+    )
+
+
+class GenerateRequest(StrictRequest):
+    model: ModelName
+    prompt: Text
+    max_new_tokens: int = Field(40, ge=1, le=MAX_NEW_TOKENS, description="Tokens to generate at most.")
+    strategy: Literal["greedy", "sample"] = Field("greedy", description="Argmax, or a draw from the softmax.")
+    temperature: float = Field(1.0, gt=0, le=100, description="Sampling temperature (sample only).")
+    top_k: int | None = Field(
+        None, ge=1, le=1 << 20, description="Sample among the k most likely tokens only."
+    )
+    seed: int | None = Field(
+        None, ge=0, le=2**63 - 1, description="Seed: the same seed gives the same tokens."
+    )
+    stream: bool = Field(
+        False, description="Stream one JSON line per token (application/x-ndjson) instead of one JSON answer."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"model": "transformer", "prompt": "It was a dark and stormy night,", "max_new_tokens": 20},
+                {
+                    "model": "lstm",
+                    "prompt": "Once upon a time",
+                    "strategy": "sample",
+                    "temperature": 0.8,
+                    "seed": 7,
+                },
+            ]
+        }
+    )
