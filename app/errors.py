@@ -97,6 +97,8 @@ def install(app: FastAPI) -> None:
         detail = str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such page or endpoint; see /docs for the API"
+        elif exc.status_code == 400 and detail == "There was an error parsing the body":  # not UTF-8
+            detail = "request body is not JSON text: send a JSON object encoded as UTF-8"
         return problem_response(
             exc.status_code,
             titles.get(exc.status_code, "HTTP error"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from typing import Any, TypeVar
 
 import anyio
@@ -57,12 +57,13 @@ class BodyLimitMiddleware:
     or text here without a CORS preflight, which is refused) and at most ``max_bytes`` (413),
     checked before any parsing."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, json_paths: Collection[str]) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.json_paths = json_paths  # the routes that take a body (others answer 405 to a POST)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.json_paths:
             await self.app(scope, receive, send)
             return
         media_type = _media_type(scope)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import torch
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette_compress import CompressMiddleware
 
 from . import __version__, errors
@@ -69,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     pages.install(app)
     # Outermost last: security headers on everything, a 500 inside them, then the Host check.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    json_paths = {r.path for r in app.routes if isinstance(r, APIRoute) and "POST" in (r.methods or ())}
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, json_paths=json_paths)
     app.add_middleware(CompressMiddleware, minimum_size=1024, zstd_level=3, brotli_quality=4, gzip_level=4)
     app.add_middleware(HeadLikeGet)
     app.add_middleware(HostGuard, allowed=settings.hosts())

@@ -3,9 +3,10 @@ orjson for speed; these classes document them in OpenAPI."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from models.generate import MAX_NEW_TOKENS
 from models.spec import DEFAULT_TOP_K, MAX_TOP_K, PART_NAMES
@@ -17,15 +18,32 @@ else:
 EncodingName = Literal["json", "f16", "u8"]
 
 
-Index = Annotated[int, Field(ge=0, le=1023)]
+def _integral(value: object) -> object:
+    """JSON has one number type and JSON Schema calls 3.0 an integer, so it is 3 here too;
+    2.5, true and "3" stay refused (strict mode: no other coercion)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Bounds first, then the validator: that order keeps them as minimum/maximum in the JSON schema.
+Index = Annotated[int, Field(ge=0, le=1023), BeforeValidator(_integral)]
+TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K), BeforeValidator(_integral)]
+Decimals = Annotated[int, Field(ge=0, le=8), BeforeValidator(_integral)]
+NewTokens = Annotated[int, Field(ge=1, le=MAX_NEW_TOKENS), BeforeValidator(_integral)]
+SampleTopK = Annotated[int, Field(ge=1, le=1 << 20), BeforeValidator(_integral)]
+Seed = Annotated[int, Field(ge=0, le=2**53), BeforeValidator(_integral)]
 ModelName = Annotated[
     str, Field(min_length=1, max_length=100, description="A model name from GET /api/v1/models.")
 ]
 MAX_TEXT_CHARS = 4000  # the schema's statement of the default limit (settings.max_text_chars enforces it)
 
 
+# JSON Schema's "\S" (ECMA-262): anything but these; Python's str.isspace() differs (it also
+# counts \x1c-\x1f and \x85), so the check is written out to match what the schema says.
+_NOT_BLANK = re.compile("[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]")
+
+
 def _not_blank(text: str) -> str:
-    if not text.strip():
+    if not _NOT_BLANK.search(text):
         raise ValueError("text is empty or only whitespace; type a sentence")
     return text
 
@@ -44,7 +62,7 @@ Text = Annotated[
 class StrictRequest(BaseModel):
     """Request bodies: no unknown fields, no type coercion (1.0, "1" and true are not 1)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class TraceOptions(StrictRequest):
@@ -64,16 +82,14 @@ class TraceOptions(StrictRequest):
         max_length=64,
         description="Attention heads to keep (omit for all); models without attention ignore it.",
     )
-    top_k: int = Field(DEFAULT_TOP_K, ge=1, le=MAX_TOP_K, description="Next-token candidates per position.")
+    top_k: TopK = Field(DEFAULT_TOP_K, description="Next-token candidates per position.")
     encoding: EncodingName = Field(
         "json",
         description="`json`: nested arrays rounded to `decimals`. `f16`: base64 little-endian float16. "
         "`u8`: base64 uint8 codes, value = offset + scale * code. Causal attention in f16/u8 "
         'sends only the lower triangle (`layout: "causal_lower"`).',
     )
-    decimals: int | None = Field(
-        None, ge=0, le=8, description="Decimals for JSON floats (default from settings)."
-    )
+    decimals: Decimals | None = Field(None, description="Decimals for JSON floats (default from settings).")
 
 
 class TraceRequest(TraceOptions):
@@ -291,15 +307,11 @@ class MemoryRequest(StepsRequest):
 class GenerateRequest(StrictRequest):
     model: ModelName
     prompt: Text
-    max_new_tokens: int = Field(40, ge=1, le=MAX_NEW_TOKENS, description="Tokens to generate at most.")
+    max_new_tokens: NewTokens = Field(40, description="Tokens to generate at most.")
     strategy: Literal["greedy", "sample"] = Field("greedy", description="Argmax, or a draw from the softmax.")
     temperature: float = Field(1.0, gt=0, le=100, description="Sampling temperature (sample only).")
-    top_k: int | None = Field(
-        None, ge=1, le=1 << 20, description="Sample among the k most likely tokens only."
-    )
-    seed: int | None = Field(
-        None, ge=0, le=2**63 - 1, description="Seed: the same seed gives the same tokens."
-    )
+    top_k: SampleTopK | None = Field(None, description="Sample among the k most likely tokens only.")
+    seed: Seed | None = Field(None, description="Seed: the same seed gives the same tokens.")
     stream: bool = Field(
         False, description="Stream one JSON line per token (application/x-ndjson) instead of one JSON answer."
     )

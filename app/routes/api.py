@@ -18,10 +18,12 @@ router = APIRouter(prefix="/api/v1", tags=["api"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
     for code, text in {
+        400: "A body that is not UTF-8 JSON text, or a Host name this server does not answer to.",
         404: "Unknown model (the message lists the valid names).",
         413: "Text, request body or response too large (the message states the limit and what to drop).",
         415: "The body is not sent as application/json.",
-        422: "Invalid request: empty text, too many tokens, unknown part, layer or head out of range.",
+        422: "Invalid request: empty text, too many tokens for the model, a part, layer, head or option "
+        "the model does not have.",
         503: "All inference slots busy (see Retry-After) or model unavailable.",
     }.items()
 }

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
 from models.generate import Generation, generate
@@ -87,9 +87,14 @@ def _token_line(token: Any) -> bytes:
     return dumps({"type": "token", **plain(token)}) + b"\n"
 
 
-@router.post("/generate", responses=ERRORS)
+GENERATED: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, "application/x-ndjson": {}}, "description": "The tokens."}
+}
+
+
+@router.post("/generate", responses={**ERRORS, **GENERATED})
 async def generate_text(
-    req: GenerateRequest, registry: RegistryDep, runner: RunnerDep, settings: SettingsDep
+    req: GenerateRequest, request: Request, registry: RegistryDep, runner: RunnerDep, settings: SettingsDep
 ) -> Response:
     """Continue the prompt, greedily or by seeded sampling, one token at a time; each token
     with its probability, the alternatives, and the new position's attention row or state
@@ -112,6 +117,8 @@ async def generate_text(
         tokens = []
         while (token := await runner.call(lambda: next(gen, None))) is not None:
             tokens.append(plain(token))
+            if await request.is_disconnected():  # nobody is waiting for the rest
+                break
         return Response(dumps({"api_version": "v1", **head, "tokens": tokens}), media_type="application/json")
     return StreamingResponse(_stream(runner, gen, head), media_type="application/x-ndjson")
 
