@@ -27,16 +27,33 @@ def _cell_width(digits: int, decimals: int, signed: bool) -> int:
 def _table(digits: int, decimals: int, signed: bool) -> np.ndarray:
     """Every number with ``digits`` significant digits, ``decimals`` of them after the point,
     right-aligned with a trailing comma, as ``S{W}`` cells: the cell for
-    q = round(x * 10**decimals) sits at q (+ 10**digits - 1 if signed); the last is "null"."""
+    q = round(x * 10**decimals) sits at q (+ 10**digits - 1 if signed); the last is "null".
+    Written column by column from the right with integer arithmetic (a 6-digit signed
+    table, 2 M cells, takes ~0.1 s)."""
     width = _cell_width(digits, decimals, signed)
-    q = np.arange(-(10**digits) + 1 if signed else 0, 10**digits)
+    q = np.arange(-(10**digits) + 1 if signed else 0, 10**digits, dtype=np.int64)
     mag = np.abs(q)
-    whole, frac = mag // 10**decimals, mag % 10**decimals
-    cells = np.char.add(np.where(q < 0, "-", ""), whole.astype(str))
+    whole = mag // 10**decimals
+    cells = np.full((len(q) + 1, width), ord(" "), dtype=np.uint8)
+    col = width - 1
+    cells[:-1, col] = ord(",")
+    for k in range(decimals):
+        col -= 1
+        cells[:-1, col] = ord("0") + (mag // 10**k) % 10
     if decimals:
-        cells = np.char.add(np.char.add(cells, "."), np.char.zfill(frac.astype(str), decimals))
-    cells = np.char.rjust(np.char.add(cells, ","), width)
-    return np.append(cells, "null,".rjust(width)).astype(f"S{width}")
+        col -= 1
+        cells[:-1, col] = ord(".")
+    n_digits = np.ones_like(whole)  # digits of the integer part: "0" has one
+    for k in range(1, digits - decimals):
+        n_digits += whole >= 10**k
+    for k in range(digits - decimals):
+        col -= 1
+        cells[:-1, col] = np.where(k < n_digits, ord("0") + (whole // 10**k) % 10, ord(" "))
+    if signed:
+        rows = np.flatnonzero(q < 0)
+        cells[rows, width - 1 - (1 + decimals if decimals else 0) - n_digits[rows] - 1] = ord("-")
+    cells[-1, -5:] = np.frombuffer(b"null,", dtype=np.uint8)
+    return cells.view(f"S{width}").ravel()
 
 
 def round_floats(x: np.ndarray, decimals: int) -> np.ndarray:
