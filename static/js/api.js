@@ -18,12 +18,15 @@ export class ApiError extends Error {
 }
 
 async function request(path, { body, signal } = {}) {
-  const init = body === undefined ? { signal } : {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal,
-  };
+  const init =
+    body === undefined
+      ? { signal }
+      : {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+          signal,
+        };
   let res;
   try {
     res = await fetch(API + path, init);
@@ -157,8 +160,10 @@ export function decodeArray(enc) {
 export function decodeParts(parts) {
   const out = {};
   for (const [name, value] of Object.entries(parts || {})) {
-    out[name] = "shape" in value ? decodeArray(value)
-      : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeArray(v)]));
+    out[name] =
+      "shape" in value
+        ? decodeArray(value)
+        : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeArray(v)]));
   }
   return out;
 }

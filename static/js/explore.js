@@ -33,10 +33,38 @@ const modelsRequest = fetchModels(); // in flight while plotly.js is still parsi
 const store = createStore(readQuery(location.search, SCHEMA));
 if (!new URLSearchParams(location.search).has("text")) store.set({ text: boot.samples[0].text });
 const focus = ui.createFocus();
-const dom = Object.fromEntries(["text", "sample", "model", "model-info", "count", "view", "layer", "head",
-  "filter", "filter-value", "sink", "part", "rlayer", "sort", "units", "status", "legend", "error",
-  "strip", "empty", "views", "main-plot", "lines-plot", "grid-plot", "grid-keys", "predictions", "attn-controls",
-  "rnn-controls"].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(`#${id}`)]));
+const dom = Object.fromEntries(
+  [
+    "text",
+    "sample",
+    "model",
+    "model-info",
+    "count",
+    "view",
+    "layer",
+    "head",
+    "filter",
+    "filter-value",
+    "sink",
+    "part",
+    "rlayer",
+    "sort",
+    "units",
+    "status",
+    "legend",
+    "error",
+    "strip",
+    "empty",
+    "views",
+    "main-plot",
+    "lines-plot",
+    "grid-plot",
+    "grid-keys",
+    "predictions",
+    "attn-controls",
+    "rnn-controls",
+  ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(`#${id}`)]),
+);
 
 let models = [];
 let trace = null; // the decoded response shown now
@@ -58,7 +86,9 @@ function viewsFor(m) {
 
 /** Parts to fetch: what the views draw (a Transformer's residual stream is not drawn yet). */
 function partsFor(m) {
-  return m.family === "transformer" ? ["attention", "predictions"] : m.parts.filter((p) => p !== "logits" && p !== "resid");
+  return m.family === "transformer"
+    ? ["attention", "predictions"]
+    : m.parts.filter((p) => p !== "logits" && p !== "resid");
 }
 
 /** Bring view, layer and head into range for the chosen model. */
@@ -78,17 +108,27 @@ async function start() {
   if (!list) return;
   models = list;
   const usable = models.filter((m) => m.available);
-  ui.fillSelect(dom.model, models.map((m) => ({
-    value: m.name, disabled: !m.available, title: m.reason ?? "",
-    label: m.available ? `${m.name} (${m.family})` : `${m.name} — unavailable: ${shortReason(m.reason)}`,
-  })));
+  ui.fillSelect(
+    dom.model,
+    models.map((m) => ({
+      value: m.name,
+      disabled: !m.available,
+      title: m.reason ?? "",
+      label: m.available ? `${m.name} (${m.family})` : `${m.name} — unavailable: ${shortReason(m.reason)}`,
+    })),
+  );
   dom.model.disabled = !usable.length;
   if (!usable.length) {
-    ui.showError(dom.error, { title: "No model available", detail: models.map((m) => `${m.name}: ${m.reason}`).join("; ") });
+    ui.showError(dom.error, {
+      title: "No model available",
+      detail: models.map((m) => `${m.name}: ${m.reason}`).join("; "),
+    });
     return;
   }
   const st = store.get();
-  const model = info(st.model)?.available ? st.model : (usable.find((m) => m.family === "transformer") ?? usable[0]).name;
+  const model = info(st.model)?.available
+    ? st.model
+    : (usable.find((m) => m.family === "transformer") ?? usable[0]).name;
   store.set({ model });
   store.set(normalise(store.get()));
   focus.select(store.get().token >= 0 ? store.get().token : null, null);
@@ -122,7 +162,11 @@ function syncControls() {
   const layers = Array.from({ length: m.n_layers }, (_, l) => ({ value: l, label: `${l}` }));
   if (transformer) {
     ui.fillSelect(dom.layer, layers, st.layer);
-    ui.fillSelect(dom.head, Array.from({ length: m.n_heads }, (_, h) => ({ value: h, label: `${h}` })), st.head);
+    ui.fillSelect(
+      dom.head,
+      Array.from({ length: m.n_heads }, (_, h) => ({ value: h, label: `${h}` })),
+      st.head,
+    );
     dom.view.value = st.view;
     dom.head.disabled = st.view !== "head";
     dom.filter.value = st.filter;
@@ -131,7 +175,11 @@ function syncControls() {
     dom.filterValue.step = st.filter === "topk" ? "1" : "0.01";
     dom.sink.checked = st.sink;
   } else {
-    ui.fillSelect(dom.part, viewsFor(m).map((p) => ({ value: p, label: V.partLabel(p) })), st.view);
+    ui.fillSelect(
+      dom.part,
+      viewsFor(m).map((p) => ({ value: p, label: V.partLabel(p) })),
+      st.view,
+    );
     ui.fillSelect(dom.rlayer, layers, st.layer);
     dom.sort.value = st.sort;
     if (document.activeElement !== dom.units) dom.units.value = st.units.join(", ");
@@ -145,7 +193,8 @@ function shortReason(reason) {
 
 function describe(m) {
   const size = m.n_params >= 1e6 ? `${(m.n_params / 1e6).toFixed(2)} M` : `${(m.n_params / 1e3).toFixed(1)} k`;
-  const shape = m.n_heads ? `${m.n_layers} layers × ${m.n_heads} heads · d ${m.d_model}`
+  const shape = m.n_heads
+    ? `${m.n_layers} layers × ${m.n_heads} heads · d ${m.d_model}`
     : `${m.n_layers} layers × ${m.d_model} units`;
   return `${shape} · ${size} params · ${m.n_ctx} ctx`;
 }
@@ -155,9 +204,16 @@ function wireControls() {
   const num = (node) => Number(node.value);
   dom.text.addEventListener("input", () => set({ text: dom.text.value }));
   dom.text.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); runTrace(); }
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      runTrace();
+    }
   });
-  $("#text-form").addEventListener("submit", (ev) => { ev.preventDefault(); set({ text: dom.text.value }); runTrace(); });
+  $("#text-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    set({ text: dom.text.value });
+    runTrace();
+  });
   dom.sample.addEventListener("change", () => {
     if (dom.sample.value === "") return;
     set({ text: boot.samples[Number(dom.sample.value)].text, token: -1 });
@@ -174,10 +230,13 @@ function wireControls() {
   dom.filter.addEventListener("change", () => set({ filter: dom.filter.value }));
   dom.filterValue.addEventListener("input", () => {
     const v = num(dom.filterValue);
-    if (Number.isFinite(v) && v >= 0) set(store.get().filter === "topk" ? { k: Math.max(1, Math.round(v)) } : { thr: v });
+    if (Number.isFinite(v) && v >= 0)
+      set(store.get().filter === "topk" ? { k: Math.max(1, Math.round(v)) } : { thr: v });
   });
   dom.sort.addEventListener("change", () => set({ sort: dom.sort.value }));
-  dom.units.addEventListener("change", () => set({ units: (dom.units.value.match(/\d+/g) ?? []).map(Number).slice(0, 8) }));
+  dom.units.addEventListener("change", () =>
+    set({ units: (dom.units.value.match(/\d+/g) ?? []).map(Number).slice(0, 8) }),
+  );
   $("#copy-link").addEventListener("click", copyLink);
   $("#dl-json").addEventListener("click", downloadTrace);
   $("#dl-csv").addEventListener("click", downloadCsv);
@@ -207,14 +266,20 @@ async function runTrace() {
     await render();
     document.body.dataset.status = "ready";
     const mean = trace.predictions.mean_surprisal_bits;
-    ui.setStatus(dom.status, `${trace.n_tokens} tokens · ${Math.round(performance.now() - started)} ms`
-      + (mean === null ? "" : ` · mean surprisal ${mean.toFixed(2)} bits/token`));
+    ui.setStatus(
+      dom.status,
+      `${trace.n_tokens} tokens · ${Math.round(performance.now() - started)} ms` +
+        (mean === null ? "" : ` · mean surprisal ${mean.toFixed(2)} bits/token`),
+    );
   } catch (err) {
     if (err.name === "AbortError") return;
     document.body.dataset.status = "error";
     showFailure(err);
   } finally {
-    if (inflight === ctrl) { inflight = null; dom.views.removeAttribute("aria-busy"); }
+    if (inflight === ctrl) {
+      inflight = null;
+      dom.views.removeAttribute("aria-busy");
+    }
   }
 }
 
@@ -251,7 +316,8 @@ async function render() {
   dom.empty.hidden = true;
   dom.views.hidden = false;
   dom.count.textContent = `(${trace.n_tokens} / ${info(st.model).n_ctx} tokens)`;
-  if (dom.strip.shows !== trace) { // surprisal colours depend on the model too
+  if (dom.strip.shows !== trace) {
+    // surprisal colours depend on the model too
     ui.renderStrip(dom.strip, strings, trace.predictions.surprisal_bits, focus);
     dom.strip.shows = trace;
   }
@@ -262,7 +328,8 @@ async function render() {
   performance.mark("attz-main");
   afterPaint(() => performance.mark("attz-painted")); // read by bench/bench_frontend.py
   onFocus(focus.current(), null);
-  afterPaint(async () => { // the grid must not delay the large map's first paint
+  afterPaint(async () => {
+    // the grid must not delay the large map's first paint
     await renderGrid(store.get());
     performance.mark("attz-grid");
   });
@@ -279,7 +346,12 @@ async function renderAttention(st, strings) {
   const labels = index.map((t) => `#${t} ${strings[t]}`);
   shown = { matrix, rowLabels: labels, colLabels: labels, corner: "query \\ key" };
   await ui.renderPlot(dom.mainPlot, fig, `attenzione-${st.model}-attention`, { token: focus.current() });
-  ui.linkPlot(dom.mainPlot, focus, (p) => plotIndex(p.y), (p) => focus.select(plotIndex(p.y), dom.mainPlot));
+  ui.linkPlot(
+    dom.mainPlot,
+    focus,
+    (p) => plotIndex(p.y),
+    (p) => focus.select(plotIndex(p.y), dom.mainPlot),
+  );
   dom.mainPlot.indexMap = index;
 }
 
@@ -288,16 +360,30 @@ const plotIndex = (pos) => (dom.mainPlot.indexMap ? dom.mainPlot.indexMap[pos] :
 async function renderRecurrent(st, strings) {
   const parts = V.recurrentParts(trace.parts);
   const { fig, matrix, order } = V.stateView(parts, strings, { ...st, maxLabels: ui.labelsThatFitWidth(dom.mainPlot) });
-  shown = { matrix, rowLabels: strings.map((s, t) => `#${t} ${s}`),
-    colLabels: matrix[0] ? Array.from(matrix[0], (_, u) => `unit ${u}`) : [], corner: `token \\ ${st.view}` };
+  shown = {
+    matrix,
+    rowLabels: strings.map((s, t) => `#${t} ${s}`),
+    colLabels: matrix[0] ? Array.from(matrix[0], (_, u) => `unit ${u}`) : [],
+    corner: `token \\ ${st.view}`,
+  };
   dom.mainPlot.indexMap = null;
   dom.linesPlot.hidden = false; // before drawing, so the large map gets its final size
   await ui.renderPlot(dom.mainPlot, fig, `attenzione-${st.model}-${st.view}`, { token: focus.current() });
-  ui.linkPlot(dom.mainPlot, focus, (p) => p.x, (p) => pickCell(p));
+  ui.linkPlot(
+    dom.mainPlot,
+    focus,
+    (p) => p.x,
+    (p) => pickCell(p),
+  );
   dom.mainPlot.unitOrder = order;
   const lines = V.linesView(matrix, strings, { ...st, maxLabels: ui.labelsThatFitWidth(dom.linesPlot, 80) });
   await ui.renderPlot(dom.linesPlot, lines, `attenzione-${st.model}-units`, { token: focus.current() });
-  ui.linkPlot(dom.linesPlot, focus, (p) => p.x, (p) => focus.select(p.x, dom.linesPlot));
+  ui.linkPlot(
+    dom.linesPlot,
+    focus,
+    (p) => p.x,
+    (p) => focus.select(p.x, dom.linesPlot),
+  );
 }
 
 /** A click on the state heatmap selects its token and plots its unit. */
@@ -321,18 +407,29 @@ async function renderGrid(st) {
   }
   gridKey = key;
   const fig = transformer ? V.modelView(att, st) : V.recurrentGrid(parts, st);
-  await ui.renderPlot(dom.gridPlot, fig, `attenzione-${st.model}-grid`, { token: focus.current(), shapes: selectionShape(cell) });
+  await ui.renderPlot(dom.gridPlot, fig, `attenzione-${st.model}-grid`, {
+    token: focus.current(),
+    shapes: selectionShape(cell),
+  });
   const names = transformer ? V.modelViewNames(att) : V.recurrentNames(parts);
   gridKeys.update(fig.grid, names.label, names.cellLabel);
   gridKeys.select(cell);
-  ui.linkPlot(dom.gridPlot, focus, () => null, (p) => pickThumbnail(p.curveNumber));
+  ui.linkPlot(
+    dom.gridPlot,
+    focus,
+    () => null,
+    (p) => pickThumbnail(p.curveNumber),
+  );
 }
 
 /** Show thumbnail `cell` of the grid large (a click on it, or Enter/Space on its gridcell). */
 function pickThumbnail(cell) {
   if (!trace) return;
-  store.set(trace.family === "transformer" ? V.modelViewPick(trace.parts.attention.self, cell)
-    : V.recurrentPick(V.recurrentParts(trace.parts), cell));
+  store.set(
+    trace.family === "transformer"
+      ? V.modelViewPick(trace.parts.attention.self, cell)
+      : V.recurrentPick(V.recurrentParts(trace.parts), cell),
+  );
 }
 
 /** The focused token (hovered, else selected) shown in every view and the predictions. */
@@ -340,7 +437,8 @@ function onFocus(t, source) {
   if (!trace) return;
   const selected = focus.selected();
   ui.markStripToken(dom.strip, t, selected);
-  for (const gd of [dom.mainPlot, dom.linesPlot, dom.gridPlot]) if (gd !== source && !gd.hidden) ui.highlightPlot(gd, t);
+  for (const gd of [dom.mainPlot, dom.linesPlot, dom.gridPlot])
+    if (gd !== source && !gd.hidden) ui.highlightPlot(gd, t);
   const last = trace.tokens.strings.length - 1;
   ui.renderPredictions(dom.predictions, trace, trace.tokens.strings, t ?? last);
   if ((selected ?? -1) !== store.get().token) store.set({ token: selected ?? -1 });
@@ -369,14 +467,22 @@ async function downloadTrace() {
 function downloadCsv() {
   if (!trace || !shown) return;
   const name = isTransformer() ? store.get().view : `${store.get().view}-layer${store.get().layer}`;
-  ui.download(`attenzione-${store.get().model}-${name}.csv`, "text/csv",
-    toCsv(shown.matrix, shown.rowLabels, shown.colLabels, shown.corner));
+  ui.download(
+    `attenzione-${store.get().model}-${name}.csv`,
+    "text/csv",
+    toCsv(shown.matrix, shown.rowLabels, shown.colLabels, shown.corner),
+  );
 }
 
 function downloadChart(format) {
   if (!trace) return;
   const gd = dom.mainPlot;
-  Plotly.downloadImage(gd, { format, filename: `attenzione-${store.get().model}`, width: gd.clientWidth, height: gd.clientHeight });
+  Plotly.downloadImage(gd, {
+    format,
+    filename: `attenzione-${store.get().model}`,
+    width: gd.clientWidth,
+    height: gd.clientHeight,
+  });
 }
 
 start();

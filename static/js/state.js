@@ -12,7 +12,11 @@ export const types = {
   bool: { parse: (s) => s === "1" || s === "true", format: (v) => (v ? "1" : "0") },
   list: { parse: (s) => s.split(",").filter(Boolean), format: (v) => v.join(",") },
   ints: {
-    parse: (s) => s.split(",").filter((x) => /^\d+$/.test(x)).map(Number),
+    parse: (s) =>
+      s
+        .split(",")
+        .filter((x) => /^\d+$/.test(x))
+        .map(Number),
     format: (v) => v.join(","),
   },
 };
@@ -51,7 +55,7 @@ export function createStore(initial) {
       const changed = Object.keys(patch).filter((k) => !sameValue(state[k], patch[k]));
       if (!changed.length) return;
       state = { ...state, ...patch };
-      subscribers.forEach((fn) => fn(state, new Set(changed)));
+      for (const fn of subscribers) fn(state, new Set(changed));
     },
     subscribe(fn) {
       subscribers.add(fn);

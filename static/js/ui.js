@@ -4,7 +4,7 @@
  * Uses the global `Plotly` from the classic script tag.
  */
 
-import { SURPRISAL_MAX, colourAt, highlightShapes, inkFor } from "./figures.js";
+import { colourAt, highlightShapes, inkFor, SURPRISAL_MAX } from "./figures.js";
 import { cellBox, cellIndex, gridMove } from "./gridnav.js";
 
 export const $ = (sel, root = document) => root.querySelector(sel);
@@ -22,7 +22,11 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-const SVG_ICON = { width: 1000, height: 1000, path: "M150 100h500l200 200v600H150zM250 550l120-150 100 120 80-80 200 210H250z" };
+const SVG_ICON = {
+  width: 1000,
+  height: 1000,
+  path: "M150 100h500l200 200v600H150zM250 550l120-150 100 120 80-80 200 210H250z",
+};
 
 /** Plotly config: PNG from the camera button, SVG from an added button, no logo. */
 export function plotConfig(filename) {
@@ -33,11 +37,13 @@ export function plotConfig(filename) {
     scrollZoom: false,
     toImageButtonOptions: { format: "png", filename, scale: 2 },
     modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
-    modeBarButtonsToAdd: [{
-      name: "Download plot as SVG",
-      icon: SVG_ICON,
-      click: (gd) => Plotly.downloadImage(gd, { format: "svg", filename }),
-    }],
+    modeBarButtonsToAdd: [
+      {
+        name: "Download plot as SVG",
+        icon: SVG_ICON,
+        click: (gd) => Plotly.downloadImage(gd, { format: "svg", filename }),
+      },
+    ],
   };
 }
 
@@ -72,7 +78,9 @@ function watchSize(gd) {
   gd.sizeWatcher = new ResizeObserver(() => {
     cancelAnimationFrame(frame);
     // fires with size 0 when a plot is hidden or removed: plotly can only resize a shown one
-    frame = requestAnimationFrame(() => { if (gd.data && gd.isConnected && gd.offsetParent) Plotly.Plots.resize(gd); });
+    frame = requestAnimationFrame(() => {
+      if (gd.data && gd.isConnected && gd.offsetParent) Plotly.Plots.resize(gd);
+    });
   });
   gd.sizeWatcher.observe(gd);
 }
@@ -110,11 +118,21 @@ export function createFocus() {
   const emit = (from) => {
     source = from;
     cancelAnimationFrame(frame);
-    frame = requestAnimationFrame(() => subscribers.forEach((fn) => fn(hovered ?? selected, source)));
+    frame = requestAnimationFrame(() => {
+      for (const fn of subscribers) fn(hovered ?? selected, source);
+    });
   };
   return {
-    hover(t, from) { if (t !== hovered) { hovered = t; emit(from); } },
-    select(t, from) { selected = t; emit(from); },
+    hover(t, from) {
+      if (t !== hovered) {
+        hovered = t;
+        emit(from);
+      }
+    },
+    select(t, from) {
+      selected = t;
+      emit(from);
+    },
     current: () => hovered ?? selected,
     selected: () => selected,
     subscribe: (fn) => subscribers.add(fn),
@@ -148,7 +166,9 @@ export function keyboardGrid(node, onPick) {
   const moveStop = (k, focus) => {
     if (!boxes[k]) return;
     stop = k;
-    boxes.forEach((c, i) => { c.tabIndex = i === k ? 0 : -1; });
+    boxes.forEach((c, i) => {
+      c.tabIndex = i === k ? 0 : -1;
+    });
     if (focus) boxes[k].focus();
   };
 
@@ -185,23 +205,44 @@ export function keyboardGrid(node, onPick) {
       grid = next;
       selected = null;
       boxes = grid.cells.map((cell, k) => {
-        const box = el("div", { role: "gridcell", class: "grid-cell", tabindex: "-1", "aria-selected": "false",
-          "aria-label": labels[k], "data-cell": k, "data-row": cell.row, "data-col": cell.col });
+        const box = el("div", {
+          role: "gridcell",
+          class: "grid-cell",
+          tabindex: "-1",
+          "aria-selected": "false",
+          "aria-label": labels[k],
+          "data-cell": k,
+          "data-row": cell.row,
+          "data-col": cell.col,
+        });
         Object.assign(box.style, cellBox(cell, grid.margin));
         return box;
       });
       // rows of cells in reading order (left to right), whatever the figure's order
-      node.replaceChildren(...Array.from({ length: grid.nRows }, (_, r) => el("div", { role: "row" },
-        ...boxes.filter((b) => Number(b.dataset.row) === r).sort((a, b) => a.dataset.col - b.dataset.col))));
-      const again = focused ? cellIndex(grid.cells, {
-        row: Math.min(focused.row, grid.nRows - 1), col: Math.min(focused.col, grid.nCols - 1) }) : -1;
+      node.replaceChildren(
+        ...Array.from({ length: grid.nRows }, (_, r) =>
+          el(
+            "div",
+            { role: "row" },
+            ...boxes.filter((b) => Number(b.dataset.row) === r).sort((a, b) => a.dataset.col - b.dataset.col),
+          ),
+        ),
+      );
+      const again = focused
+        ? cellIndex(grid.cells, {
+            row: Math.min(focused.row, grid.nRows - 1),
+            col: Math.min(focused.col, grid.nCols - 1),
+          })
+        : -1;
       moveStop(again >= 0 ? again : Math.min(stop, grid.cells.length - 1), again >= 0);
     },
     /** Mark `cell` as the one shown large (-1: none). When it changes (a click, Enter, the
      * selectors) it becomes the tab stop, and takes the focus if that is in the grid (a click
      * on plotly leaves it there); redrawing the same selection leaves the focus alone. */
     select(cell) {
-      boxes.forEach((c, k) => c.setAttribute("aria-selected", String(k === cell)));
+      boxes.forEach((c, k) => {
+        c.setAttribute("aria-selected", String(k === cell));
+      });
       if (cell === selected) return;
       selected = cell;
       if (cell >= 0) moveStop(cell, hasFocus());
@@ -214,31 +255,55 @@ export function keyboardGrid(node, onPick) {
  * move between tokens (one tab stop for the whole strip).
  */
 export function renderStrip(strip, strings, surprisal, focus) {
-  strip.replaceChildren(...strings.map((s, t) => {
-    const bits = t > 0 ? surprisal[t - 1] : null;
-    const bg = bits === null || bits === undefined ? null : colourAt(bits);
-    const tip = bits === null || bits === undefined ? "first token: nothing before it to predict it from"
-      : `surprisal ${bits.toFixed(2)} bits`;
-    const button = el("button", {
-      type: "button", class: "tok", "data-t": t, tabindex: t === 0 ? "0" : "-1",
-      title: `#${t} ${s} — ${tip}`, "aria-label": `token ${t} ${s}, ${tip}`,
-      style: bg ? `background:${bg};color:${inkFor(bg)}` : null,
-    }, ...tokenText(s));
-    return button;
-  }));
+  strip.replaceChildren(
+    ...strings.map((s, t) => {
+      const bits = t > 0 ? surprisal[t - 1] : null;
+      const bg = bits === null || bits === undefined ? null : colourAt(bits);
+      const tip =
+        bits === null || bits === undefined
+          ? "first token: nothing before it to predict it from"
+          : `surprisal ${bits.toFixed(2)} bits`;
+      const button = el(
+        "button",
+        {
+          type: "button",
+          class: "tok",
+          "data-t": t,
+          tabindex: t === 0 ? "0" : "-1",
+          title: `#${t} ${s} — ${tip}`,
+          "aria-label": `token ${t} ${s}, ${tip}`,
+          style: bg ? `background:${bg};color:${inkFor(bg)}` : null,
+        },
+        ...tokenText(s),
+      );
+      return button;
+    }),
+  );
   if (strip.wired) return;
   strip.wired = true;
   const tokenOf = (ev) => ev.target.closest(".tok")?.dataset.t;
-  strip.addEventListener("mouseover", (ev) => { const t = tokenOf(ev); if (t) focus.hover(Number(t), strip); });
+  strip.addEventListener("mouseover", (ev) => {
+    const t = tokenOf(ev);
+    if (t) focus.hover(Number(t), strip);
+  });
   strip.addEventListener("mouseleave", () => focus.hover(null, strip));
-  strip.addEventListener("click", (ev) => { const t = tokenOf(ev); if (t) focus.select(Number(t), strip); });
-  strip.addEventListener("focusin", (ev) => { const t = tokenOf(ev); if (t) focus.select(Number(t), strip); });
+  strip.addEventListener("click", (ev) => {
+    const t = tokenOf(ev);
+    if (t) focus.select(Number(t), strip);
+  });
+  strip.addEventListener("focusin", (ev) => {
+    const t = tokenOf(ev);
+    if (t) focus.select(Number(t), strip);
+  });
   strip.addEventListener("keydown", (ev) => moveWithKeys(strip, ev));
 }
 
 /** A token's text with whitespace markers (␣ ↵ ⇥) dimmed, so words stay readable. */
 function tokenText(s) {
-  return s.split(/([␣↵⇥])/).filter(Boolean).map((part) => (/^[␣↵⇥]$/.test(part) ? el("span", { class: "ws" }, part) : part));
+  return s
+    .split(/([␣↵⇥])/)
+    .filter(Boolean)
+    .map((part) => (/^[␣↵⇥]$/.test(part) ? el("span", { class: "ws" }, part) : part));
 }
 
 function moveWithKeys(strip, ev) {
@@ -248,14 +313,16 @@ function moveWithKeys(strip, ev) {
   const here = tokens.indexOf(document.activeElement);
   const next = Math.min(tokens.length - 1, Math.max(0, here + steps[ev.key]));
   ev.preventDefault();
-  tokens.forEach((b, i) => { b.tabIndex = i === next ? 0 : -1; });
+  tokens.forEach((b, i) => {
+    b.tabIndex = i === next ? 0 : -1;
+  });
   tokens[next].focus();
 }
 
 /** Mark token `t` in the strip (and make it the strip's tab stop if selected). */
 export function markStripToken(strip, t, selected) {
-  strip.querySelectorAll(".tok.focus").forEach((b) => b.classList.remove("focus"));
-  strip.querySelectorAll(".tok.selected").forEach((b) => b.classList.remove("selected"));
+  for (const b of strip.querySelectorAll(".tok.focus")) b.classList.remove("focus");
+  for (const b of strip.querySelectorAll(".tok.selected")) b.classList.remove("selected");
   if (t !== null && t >= 0) strip.querySelector(`.tok[data-t="${t}"]`)?.classList.add("focus");
   if (selected !== null && selected >= 0) strip.querySelector(`.tok[data-t="${selected}"]`)?.classList.add("selected");
 }
@@ -267,8 +334,11 @@ export function markStripToken(strip, t, selected) {
  * `modelsRequest`, or null after showing its error in `dom.error`.
  */
 export async function openPage(dom, boot, modelsRequest, wire) {
-  fillSelect(dom.sample, [{ value: "", label: "Samples…" },
-    ...boot.samples.map((s, i) => ({ value: String(i), label: s.label }))], "");
+  fillSelect(
+    dom.sample,
+    [{ value: "", label: "Samples…" }, ...boot.samples.map((s, i) => ({ value: String(i), label: s.label }))],
+    "",
+  );
   if (boot.max_text_chars) dom.text.maxLength = boot.max_text_chars;
   stripLegend(dom.legend, SURPRISAL_MAX);
   wire();
@@ -291,7 +361,11 @@ export function stripLegend(node, max) {
 
 /** Show an API problem (its `detail` is written for the user), or clear with null. */
 export function showError(box, err) {
-  if (!err) { box.hidden = true; box.replaceChildren(); return; }
+  if (!err) {
+    box.hidden = true;
+    box.replaceChildren();
+    return;
+  }
   const title = err.title ?? "Something went wrong";
   box.replaceChildren(el("strong", {}, title), " ", el("span", { class: "detail" }, err.detail ?? err.message));
   box.hidden = false;
@@ -315,10 +389,21 @@ export function download(filename, type, content) {
 /** Replace a <select>'s options: [{value, label, disabled, title}]. */
 export function fillSelect(select, options, value) {
   const signature = JSON.stringify(options);
-  if (select.dataset.options !== signature) { // rebuilding a focused select would reset it
-    select.replaceChildren(...options.map((o) => el("option", {
-      value: o.value, disabled: o.disabled, title: o.title,
-    }, o.label)));
+  if (select.dataset.options !== signature) {
+    // rebuilding a focused select would reset it
+    select.replaceChildren(
+      ...options.map((o) =>
+        el(
+          "option",
+          {
+            value: o.value,
+            disabled: o.disabled,
+            title: o.title,
+          },
+          o.label,
+        ),
+      ),
+    );
     select.dataset.options = signature;
   }
   if (value !== undefined) select.value = String(value);
@@ -333,12 +418,19 @@ export function renderPredictions(node, trace, strings, t) {
   }
   const next = strings[t + 1];
   const bits = p.surprisal_bits[t];
-  const items = p.top_strings[t].map((s, k) => el("li", { class: s === next ? "hit" : null },
-    el("span", { class: "cand" }, s),
-    el("span", { class: "bar", style: `--p:${p.top_probs[t][k]}`, "aria-hidden": "true" }),
-    el("span", { class: "prob" }, `${(100 * p.top_probs[t][k]).toFixed(1)}%`)));
-  const actual = next === undefined ? el("p", { class: "muted" }, "End of text: no next token to score.")
-    : el("p", {}, "actual next ", el("code", {}, next), `: ${bits.toFixed(2)} bits surprisal`);
+  const items = p.top_strings[t].map((s, k) =>
+    el(
+      "li",
+      { class: s === next ? "hit" : null },
+      el("span", { class: "cand" }, s),
+      el("span", { class: "bar", style: `--p:${p.top_probs[t][k]}`, "aria-hidden": "true" }),
+      el("span", { class: "prob" }, `${(100 * p.top_probs[t][k]).toFixed(1)}%`),
+    ),
+  );
+  const actual =
+    next === undefined
+      ? el("p", { class: "muted" }, "End of text: no next token to score.")
+      : el("p", {}, "actual next ", el("code", {}, next), `: ${bits.toFixed(2)} bits surprisal`);
   node.replaceChildren(
     el("h3", {}, "After ", el("code", {}, strings[t]), ` (#${t})`),
     el("ol", { class: "preds" }, ...items),

@@ -4,24 +4,46 @@
  */
 
 import {
-  absMax, attentionFigure, layerHeads, maxOf, meanOf, modelViewFigure, orderByActivation,
-  orderByVariance, prepareAttention, recurrentGridFigure, rollout, stateFigure, tensorMatrix,
+  absMax,
+  attentionFigure,
+  layerHeads,
+  maxOf,
+  meanOf,
+  modelViewFigure,
+  orderByActivation,
+  orderByVariance,
+  prepareAttention,
+  recurrentGridFigure,
+  rollout,
+  stateFigure,
+  tensorMatrix,
   unitLinesFigure,
 } from "./figures.js";
 
 export const ATTENTION_VIEWS = ["head", "mean", "max", "rollout"];
 
 const PART_NAMES = {
-  h: "h (hidden state)", c: "c (cell state)", i: "input gate i", f: "forget gate f",
-  g: "candidate g", o: "output gate o", r: "reset gate r", z: "update gate z", n: "candidate n",
+  h: "h (hidden state)",
+  c: "c (cell state)",
+  i: "input gate i",
+  f: "forget gate f",
+  g: "candidate g",
+  o: "output gate o",
+  r: "reset gate r",
+  z: "update gate z",
+  n: "candidate n",
 };
 const SIGMOID = new Set(["i", "f", "o", "r", "z"]); // in [0, 1]
 const TANH = new Set(["h", "g", "n"]); // in [-1, 1]
 
 /** The display options of the state: hide the first token, and a row filter. */
 export function displayOptions(st) {
-  const filter = st.filter === "topk" ? { kind: "topk", value: Math.max(1, Math.round(st.k)) }
-    : st.filter === "threshold" ? { kind: "threshold", value: st.thr } : { kind: "none" };
+  const filter =
+    st.filter === "topk"
+      ? { kind: "topk", value: Math.max(1, Math.round(st.k)) }
+      : st.filter === "threshold"
+        ? { kind: "threshold", value: st.thr }
+        : { kind: "none" };
   return { hideFirst: Boolean(st.sink), filter };
 }
 
@@ -45,16 +67,19 @@ export function attentionMatrix(att, st) {
 
 /** The view's name and its display notes (hidden sink, filter), for the figure title. */
 export function attentionTitle(st) {
-  const what = {
-    head: `Layer ${st.layer} · head ${st.head}`,
-    mean: `Layer ${st.layer} · mean over heads`,
-    max: `Layer ${st.layer} · max over heads (rows need not sum to 1)`,
-    rollout: `Rollout through layers 0–${st.layer} (Abnar & Zuidema 2020)`,
-  }[st.view] ?? "";
+  const what =
+    {
+      head: `Layer ${st.layer} · head ${st.head}`,
+      mean: `Layer ${st.layer} · mean over heads`,
+      max: `Layer ${st.layer} · max over heads (rows need not sum to 1)`,
+      rollout: `Rollout through layers 0–${st.layer} (Abnar & Zuidema 2020)`,
+    }[st.view] ?? "";
   const { hideFirst, filter } = displayOptions(st);
-  const notes = [hideFirst ? "first token hidden, rows renormalised" : "",
+  const notes = [
+    hideFirst ? "first token hidden, rows renormalised" : "",
     filter.kind === "topk" ? `top ${filter.value} per row` : "",
-    filter.kind === "threshold" ? `weights ≥ ${filter.value}` : ""].filter(Boolean);
+    filter.kind === "threshold" ? `weights ≥ ${filter.value}` : "",
+  ].filter(Boolean);
   return { title: what, notes };
 }
 
@@ -64,7 +89,13 @@ export function attentionView(att, strings, st) {
   const valueName = st.view === "rollout" ? "rollout" : "weight";
   const { title, notes } = attentionTitle(st);
   const fig = attentionFigure(matrix, strings, {
-    index, causal: att.causal, title, notes, valueName, square: st.square, maxLabels: st.maxLabels,
+    index,
+    causal: att.causal,
+    title,
+    notes,
+    valueName,
+    square: st.square,
+    maxLabels: st.maxLabels,
   });
   return { fig, matrix, index };
 }
@@ -73,8 +104,9 @@ export function attentionView(att, strings, st) {
 export function modelView(att, st) {
   const [L, H] = att.shape;
   const opts = displayOptions(st);
-  const maps = Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => (
-    prepareAttention(tensorMatrix(att, l, h), opts))));
+  const maps = Array.from({ length: L }, (_, l) =>
+    Array.from({ length: H }, (_, h) => prepareAttention(tensorMatrix(att, l, h), opts)),
+  );
   return modelViewFigure(maps, { causal: att.causal });
 }
 
@@ -121,7 +153,8 @@ export function partRange(name, matrix) {
 /** Units top to bottom for the sort option; `token` is the selected position. */
 export function unitOrder(matrix, sort, token) {
   if (sort === "variance") return orderByVariance(matrix);
-  if (sort === "token") return orderByActivation(matrix, token >= 0 && token < matrix.length ? token : matrix.length - 1);
+  if (sort === "token")
+    return orderByActivation(matrix, token >= 0 && token < matrix.length ? token : matrix.length - 1);
   return null;
 }
 
@@ -131,7 +164,10 @@ export function stateView(parts, strings, st) {
   const order = unitOrder(matrix, st.sort, st.token);
   const sorted = { variance: " · units by variance", token: " · units by value at the selected token" }[st.sort] ?? "";
   const fig = stateFigure(matrix, strings, {
-    order: order ?? undefined, range: partRange(st.view, matrix), valueName: st.view, maxLabels: st.maxLabels,
+    order: order ?? undefined,
+    range: partRange(st.view, matrix),
+    valueName: st.view,
+    maxLabels: st.maxLabels,
     title: `Layer ${st.layer} · ${partLabel(st.view)}${sorted}`,
   });
   return { fig, matrix, order };
@@ -144,12 +180,14 @@ export function linesView(matrix, strings, st) {
   const units = chosen.length ? chosen : orderByVariance(matrix).slice(0, 3);
   const how = chosen.length ? "chosen units" : "3 units of highest variance (click a cell to choose)";
   return unitLinesFigure(matrix, units, strings, {
-    valueName: st.view, title: `Layer ${st.layer} · ${st.view}: ${how}`, maxLabels: st.maxLabels,
+    valueName: st.view,
+    title: `Layer ${st.layer} · ${st.view}: ${how}`,
+    maxLabels: st.maxLabels,
   });
 }
 
 /** Thumbnails of every part at every layer. */
-export function recurrentGrid(parts, st) {
+export function recurrentGrid(parts) {
   const maps = {};
   const ranges = {};
   for (const [name, tensor] of Object.entries(parts)) {
@@ -209,7 +247,9 @@ export function comparisonRows(strings, models) {
     });
     const known = cells.map((c) => c.bits).filter((b) => b !== null && b !== undefined);
     const best = known.length > 1 ? Math.min(...known) : null;
-    cells.forEach((c) => { c.best = best !== null && c.bits === best; });
+    cells.forEach((c) => {
+      c.best = best !== null && c.bits === best;
+    });
     const tops = new Set(cells.map((c) => c.top).filter((x) => x !== null));
     return { t, token, next, cells, disagree: tops.size > 1 };
   });

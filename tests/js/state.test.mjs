@@ -14,7 +14,14 @@ const SCHEMA = {
 };
 
 test("state round-trips through the query string, unicode and commas included", () => {
-  const state = { text: "the cat, the café ␣ & co", models: ["transformer", "lstm"], layer: 2, sink: true, thr: 0.05, units: [3, 17] };
+  const state = {
+    text: "the cat, the café ␣ & co",
+    models: ["transformer", "lstm"],
+    layer: 2,
+    sink: true,
+    thr: 0.05,
+    units: [3, 17],
+  };
   assert.deepEqual(readQuery(writeQuery(state, SCHEMA), SCHEMA), state);
 });
 
