@@ -20,19 +20,15 @@ import {
   unitLinesFigure,
 } from "./figures.js";
 
-export const ATTENTION_VIEWS = ["head", "mean", "max", "rollout"];
+/** The views of one attention kind: a head, aggregates over heads, the rollout. */
+export const ATTENTION_VIEWS = [
+  { value: "head", label: "one head" },
+  { value: "mean", label: "mean over heads" },
+  { value: "max", label: "max over heads" },
+  { value: "rollout", label: "rollout to layer" },
+];
 
-const PART_NAMES = {
-  h: "h (hidden state)",
-  c: "c (cell state)",
-  i: "input gate i",
-  f: "forget gate f",
-  g: "candidate g",
-  o: "output gate o",
-  r: "reset gate r",
-  z: "update gate z",
-  n: "candidate n",
-};
+// Colour ranges fixed by a part's squashing function (by the name models declare it under).
 const SIGMOID = new Set(["i", "f", "o", "r", "z"]); // in [0, 1]
 const TANH = new Set(["h", "g", "n"]); // in [-1, 1]
 
@@ -83,6 +79,12 @@ export function attentionTitle(st) {
   return { title: what, notes };
 }
 
+/** The token shown on `row` of an attention map over `n` tokens (rows start after a
+ * hidden first token). */
+export function attentionToken(n, st, row) {
+  return row + (st.sink && n > 1 ? 1 : 0);
+}
+
 /** The large attention map: {fig, matrix, index} with display options applied. */
 export function attentionView(att, strings, st) {
   const { matrix, index } = prepareAttention(attentionMatrix(att, st), displayOptions(st));
@@ -131,15 +133,16 @@ export function modelViewNames(att) {
   };
 }
 
-/** A recurrent trace's parts as one flat map: {h, c?, i, f, g, o | r, z, n}. */
-export function recurrentParts(parts) {
+/**
+ * The state and gate tensors of a trace as one flat map in the order given: {h, c, i, f,
+ * g, o}, {resid}, ... (`states` are trace parts, `gates` live under parts.gates). Names
+ * the trace lacks are left out.
+ */
+export function stateTensors(parts, states, gates = []) {
   const out = {};
-  for (const name of ["h", "c"]) if (parts[name]) out[name] = parts[name];
-  return { ...out, ...(parts.gates ?? {}) };
-}
-
-export function partLabel(name) {
-  return PART_NAMES[name] ?? name;
+  for (const name of states) if (parts[name]) out[name] = parts[name];
+  for (const name of gates) if (parts.gates?.[name]) out[name] = parts.gates[name];
+  return out;
 }
 
 /** Colour range of a part: fixed by its squashing function, else symmetric around 0. */
@@ -158,7 +161,8 @@ export function unitOrder(matrix, sort, token) {
   return null;
 }
 
-/** The large units x positions heatmap of one part at one layer: {fig, matrix, order}. */
+/** The large units x positions heatmap of part `st.view` (titled `st.label`) at one layer:
+ * {fig, matrix, order}. */
 export function stateView(parts, strings, st) {
   const matrix = tensorMatrix(parts[st.view], st.layer);
   const order = unitOrder(matrix, st.sort, st.token);
@@ -168,7 +172,7 @@ export function stateView(parts, strings, st) {
     range: partRange(st.view, matrix),
     valueName: st.view,
     maxLabels: st.maxLabels,
-    title: `Layer ${st.layer} · ${partLabel(st.view)}${sorted}`,
+    title: `Layer ${st.layer} · ${st.label ?? st.view}${sorted}`,
   });
   return { fig, matrix, order };
 }
@@ -186,7 +190,7 @@ export function linesView(matrix, strings, st) {
   });
 }
 
-/** Thumbnails of every part at every layer. */
+/** Thumbnails of every part at every layer (`parts`: name -> [layer, position, unit]). */
 export function recurrentGrid(parts) {
   const maps = {};
   const ranges = {};
@@ -197,27 +201,28 @@ export function recurrentGrid(parts) {
   return recurrentGridFigure(maps, { ranges });
 }
 
-/** Which recurrent thumbnail shows the selected part and layer. */
+/** Which state thumbnail shows the selected part and layer (-1: none). */
 export function recurrentCell(parts, st) {
   const names = Object.keys(parts);
   const p = names.indexOf(st.view);
   return p < 0 ? -1 : p * parts[names[0]].shape[0] + st.layer;
 }
 
-/** The state a recurrent thumbnail click selects. */
+/** The state a state-grid thumbnail click selects. */
 export function recurrentPick(parts, cell) {
   const names = Object.keys(parts);
   const L = parts[names[0]].shape[0];
   return { view: names[Math.floor(cell / L)], layer: cell % L };
 }
 
-/** Accessible names of the recurrent grid (for the keyboard grid): {label, cellLabel(cell)}. */
-export function recurrentNames(parts) {
+/** Accessible names of the state grid (for the keyboard grid): {label, cellLabel(cell)};
+ * `labelOf(name)` is a part's display name. */
+export function recurrentNames(parts, labelOf = (name) => name) {
   return {
     label: "States and gates by layer and part",
     cellLabel: (cell) => {
       const { view, layer } = recurrentPick(parts, cell);
-      return `Layer ${layer}, ${partLabel(view)}`;
+      return `Layer ${layer}, ${labelOf(view)}`;
     },
   };
 }

@@ -36,8 +36,12 @@ def test_two_models_in_columns_with_their_own_views(page: Any, server: str) -> N
     assert att["layout"]["yaxis"]["ticktext"] == ["the", "␣cat", "␣saw", "␣the", "␣cat"]
     assert att["layout"]["title"]["text"].startswith("Layer 0 · head 0")
     state = figure(page, "#plot-lstm")
-    assert state["layout"]["title"]["text"] == "Layer 0 · h (hidden state)"
+    assert state["layout"]["title"]["text"] == "Layer 0 · Hidden state h"
     assert len(state["data"][0]["z"]) == 24 and len(state["data"][0]["z"][0]) == 5  # units x positions
+    # the state parts offered are those the LSTM declares, labelled by the part registry
+    options = page.locator("#part option").evaluate_all("os => os.map(o => [o.value, o.textContent])")
+    assert [v for v, _ in options] == list("hcifgo")
+    assert options[0][1] == "Hidden state h" and options[3][1] == "forget gate f"
 
 
 def test_hovering_a_token_highlights_it_in_both_columns_and_the_table(page: Any, server: str) -> None:

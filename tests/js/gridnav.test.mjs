@@ -166,5 +166,7 @@ test("ArrowRight from h at layer 1 picks c at layer 1 in the recurrent grid", ()
   const from = recurrentCell(parts, { view: "h", layer: 1 });
   const to = cellIndex(grid.cells, gridMove("ArrowRight", grid.cells[from], grid.nRows, grid.nCols));
   assert.deepEqual(recurrentPick(parts, to), { view: "c", layer: 1 });
-  assert.equal(recurrentNames(parts).cellLabel(to), "Layer 1, c (cell state)");
+  const labels = { h: "Hidden state h", c: "Cell state c" };
+  assert.equal(recurrentNames(parts, (name) => labels[name]).cellLabel(to), "Layer 1, Cell state c");
+  assert.equal(recurrentNames(parts).cellLabel(to), "Layer 1, c"); // no labels: the part's name
 });
