@@ -41,8 +41,10 @@ const page = openPage({
   run: {
     blocked: (st) => (st.text.trim() ? null : ""),
     busyText: (st) => `Tracing with ${st.model}…`,
-    request: (st, signal) =>
-      fetchTrace({ model: st.model, text: st.text, parts: partsFor(st), top_k: catalog.default_top_k }, signal),
+    request: (st, signal) => {
+      requested = requestKey(st);
+      return fetchTrace({ model: st.model, text: st.text, parts: partsFor(st), top_k: catalog.default_top_k }, signal);
+    },
     render: (trace) => {
       store.set({ trace }); // the decoded response shown now (not in the URL)
       return render();
@@ -61,6 +63,7 @@ const { store, focus, dom, strip } = page;
 let catalog = null;
 const made = new Map(); // model name -> its controllers
 let gridShown = null; // {trace, key} of the thumbnails drawn
+let requested = ""; // the model and parts of the last request
 
 /** The controllers of model `name` (made once from the catalog). */
 function controllers(name) {
@@ -72,6 +75,7 @@ const active = (st = store.get()) => activeController(controllers(st.model), st.
 
 /** Parts to fetch: what the active controller draws, and the predictions. */
 const partsFor = (st) => [...(active(st)?.parts ?? []), "predictions"];
+const requestKey = (st) => `${st.model} ${partsFor(st).join()}`;
 
 /** What the plots show now: {st, c, trace} when the trace shown is this model's and has
  * what the active controller draws; else null (a new trace is on its way). */
@@ -151,12 +155,11 @@ async function start() {
 function onChange(st, changed) {
   if (changed.size === 1 && changed.has("trace")) return; // render() draws it
   syncControls(st);
-  if (changed.has("model")) return page.run();
+  // another model, or a controller whose parts the last request (shown or on its way) lacks
+  if (requestKey(st) !== requested) return page.run();
   if (changed.has("text")) return page.runSoon();
   const c = active(st);
-  if (!c || !st.trace || st.trace.model !== st.model) return;
-  if (!c.has(st.trace)) return page.run(); // another controller: its parts are not here yet
-  if (c.redraws(changed, st)) render();
+  if (c && current() && c.redraws(changed, st)) render();
 }
 
 let kindsShown = "";

@@ -9,6 +9,7 @@ into ``token=`` and chose no unit).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 from urllib.parse import quote
@@ -122,3 +123,35 @@ def test_hover_click_and_url_hold_after_every_model_switch(page: Any, server: st
     assert main_axis(page) == "query (attending)"
     wait_focus(page, 2)
     assert figure(page, MAIN)["layout"]["title"]["text"].startswith("Layer 0 · head 0")
+
+
+def test_choosing_a_view_while_the_new_models_trace_is_on_its_way(page: Any, server: str) -> None:
+    """The view chosen right after a switch is drawn, though the request in flight was made
+    for the model's first view (its parts: attention, not the residual stream)."""
+    open_explore(page, server, REPEATED, model="lstm")
+    held: list[Any] = []  # trace requests kept waiting until the view has been chosen
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/api/v1/trace", hold)
+    page.select_option("#model", "transformer")
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(25)
+    assert held, "the switch sent no trace request"
+    page.check("#kind-options input[value='states']")  # the attention trace is still coming
+    page.wait_for_timeout(200)
+    page.unroute("**/api/v1/trace", hold)
+    for route in held:
+        with contextlib.suppress(Exception):  # a request the page aborted itself
+            route.continue_()
+    wait_js(
+        page,
+        "document.body.dataset.status === 'ready'"
+        " && document.querySelector('#main-plot').layout.title.text === 'Layer 0 · Residual stream'",
+    )
+    wait_query(page, "view", "resid")
+    hover_cell(page, MAIN, 1, 3)
+    wait_focus(page, 1)
