@@ -18,12 +18,15 @@ export class ApiError extends Error {
 }
 
 async function request(path, { body, signal } = {}) {
-  const init = body === undefined ? { signal } : {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal,
-  };
+  const init =
+    body === undefined
+      ? { signal }
+      : {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+          signal,
+        };
   let res;
   try {
     res = await fetch(API + path, init);
@@ -40,14 +43,18 @@ async function request(path, { body, signal } = {}) {
   return payload;
 }
 
-/** Every model, available or not (with the reason). */
-export async function fetchModels(signal) {
-  return (await request("/models", { signal })).models;
+/**
+ * The catalog: {parts (the part registry), default_top_k, max_top_k, models: every model,
+ * available or not (with the reason), each with its declared spec}.
+ */
+export async function fetchCatalog(signal) {
+  return request("/models", { signal });
 }
 
 // f16 keeps the exact values at half the bytes of 4-decimal JSON and a twelfth of its
-// parse time; the server sends only the lower triangle of causal attention.
-const FAST = { encoding: "f16", top_k: 5 };
+// parse time; the server sends only the lower triangle of causal attention. Options the
+// caller leaves out (top_k, parts) take the server's defaults.
+const FAST = { encoding: "f16" };
 
 /** Trace `text` through `model`; the response with every array decoded to a tensor. */
 export async function fetchTrace({ model, text, ...options }, signal) {
@@ -62,13 +69,13 @@ export async function fetchCompare({ models, text, ...options }, signal) {
 }
 
 /** The trace as the API's plain JSON (for download): exact server values, nested arrays. */
-export async function fetchTraceJson({ model, text }) {
-  return request("/trace", { body: { model, text, encoding: "json", top_k: FAST.top_k } });
+export async function fetchTraceJson({ model, text, ...options }) {
+  return request("/trace", { body: { ...options, model, text, encoding: "json" } });
 }
 
 /** A comparison as the API's plain JSON (for download). */
-export async function fetchCompareJson({ models, text }) {
-  return request("/compare", { body: { models, text, encoding: "json", top_k: FAST.top_k } });
+export async function fetchCompareJson({ models, text, ...options }) {
+  return request("/compare", { body: { ...options, models, text, encoding: "json" } });
 }
 
 /* ---------- decoding (pure) ---------- */
@@ -157,8 +164,10 @@ export function decodeArray(enc) {
 export function decodeParts(parts) {
   const out = {};
   for (const [name, value] of Object.entries(parts || {})) {
-    out[name] = "shape" in value ? decodeArray(value)
-      : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeArray(v)]));
+    out[name] =
+      "shape" in value
+        ? decodeArray(value)
+        : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeArray(v)]));
   }
   return out;
 }

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from tests.browser.helpers import api_post, decode, figure, hover_cell, wait_js, wait_ready
+from tests.browser.helpers import api_post, click_cell, decode, figure, hover_cell, wait_js, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -36,8 +36,12 @@ def test_two_models_in_columns_with_their_own_views(page: Any, server: str) -> N
     assert att["layout"]["yaxis"]["ticktext"] == ["the", "␣cat", "␣saw", "␣the", "␣cat"]
     assert att["layout"]["title"]["text"].startswith("Layer 0 · head 0")
     state = figure(page, "#plot-lstm")
-    assert state["layout"]["title"]["text"] == "Layer 0 · h (hidden state)"
+    assert state["layout"]["title"]["text"] == "Layer 0 · Hidden state h"
     assert len(state["data"][0]["z"]) == 24 and len(state["data"][0]["z"][0]) == 5  # units x positions
+    # the state parts offered are those the LSTM declares, labelled by the part registry
+    options = page.locator("#part option").evaluate_all("os => os.map(o => [o.value, o.textContent])")
+    assert [v for v, _ in options] == list("hcifgo")
+    assert options[0][1] == "Hidden state h" and options[3][1] == "forget gate f"
 
 
 def test_hovering_a_token_highlights_it_in_both_columns_and_the_table(page: Any, server: str) -> None:
@@ -51,6 +55,33 @@ def test_hovering_a_token_highlights_it_in_both_columns_and_the_table(page: Any,
     hover_cell(page, "#plot-lstm", 1, 10)
     wait_js(page, "document.querySelector(\"#strip .tok[data-t='1']\").classList.contains('focus')")
     wait_js(page, "document.querySelector('#plot-transformer').layout.shapes.some(s => s.x0 === 0.5)")
+
+
+def columns_drawn(page: Any, names: list[str]) -> None:
+    wait_js(
+        page,
+        "ns => document.body.dataset.status === 'ready' && JSON.stringify([...document.querySelectorAll("
+        "'#columns .col')].map(c => c.dataset.model)) === JSON.stringify(ns) && ns.every(n => "
+        "document.querySelector('#plot-' + n)?.data)",
+        names,
+    )
+
+
+def test_hover_and_click_follow_a_change_of_models(page: Any, server: str) -> None:
+    open_compare(page, server, REPEATED, models="transformer,lstm")
+    page.uncheck("#model-boxes input[value='transformer']")
+    page.check("#model-boxes input[value='gru']")
+    columns_drawn(page, ["lstm", "gru"])
+    hover_cell(page, "#plot-gru", 3, 1)  # token 3, unit 1
+    wait_js(page, "document.querySelector(\"#strip .tok.focus\")?.dataset.t === '3'")
+    wait_js(page, "document.querySelector('#plot-lstm').layout.shapes.some(s => s.x0 === 2.5)")
+    click_cell(page, "#plot-gru", 2, 4)
+    wait_js(page, "document.querySelector(\"#strip .tok.selected\")?.dataset.t === '2'")
+    page.check("#model-boxes input[value='transformer']")
+    columns_drawn(page, ["lstm", "gru", "transformer"])
+    hover_cell(page, "#plot-transformer", 0, 1)  # key 0, query 1
+    wait_js(page, "document.querySelector(\"#strip .tok.focus\")?.dataset.t === '1'")
+    wait_js(page, "document.querySelector('#plot-gru').layout.shapes.some(s => s.x0 === 0.5)")
 
 
 def test_table_shows_every_models_guesses_surprisal_and_disagreements(page: Any, server: str) -> None:
