@@ -32,16 +32,21 @@ class ProblemError(Exception):
         self.extra = extra
 
 
-def problem_response(
-    status: int, title: str, detail: str, kind: str, headers: dict[str, str] | None = None, **extra: Any
-) -> Response:
-    body = {
+def problem_body(status: int, title: str, detail: str, kind: str, **extra: Any) -> dict[str, Any]:
+    """An RFC 9457 problem as a dict (a response body, or an entry's ``error``)."""
+    return {
         "type": f"urn:attenzione:problem:{kind}",
         "title": title,
         "status": status,
         "detail": detail,
         **extra,
     }
+
+
+def problem_response(
+    status: int, title: str, detail: str, kind: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    body = problem_body(status, title, detail, kind, **extra)
     return Response(dumps(body), status_code=status, media_type=PROBLEM, headers=headers)
 
 

@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     pages.install(app)
     # Outermost last: security headers on everything, a 500 inside them, then the Host check.
     routes = [r for router in (api.router, learn.router) for r in router.routes if isinstance(r, APIRoute)]
-    json_paths = {r.path for r in routes if "POST" in r.methods}
+    json_paths = {r.path for r in routes if "POST" in (r.methods or ())}
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, json_paths=json_paths)
     app.add_middleware(CompressMiddleware, minimum_size=1024, zstd_level=3, brotli_quality=4, gzip_level=4)
     app.add_middleware(HeadLikeGet)

@@ -192,8 +192,24 @@ class TokenizationPublic(TokensPublic):
     n_tokens: int
 
 
-class CompareModelPublic(ModelTracePublic):
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+class CompareModelPublic(BaseModel):
+    model: str
+    family: str
     tokenizer: str = Field(..., description="Key into `tokenizations`.")
+    layers: list[int] | None = None
+    heads: list[int] | None = None
+    parts: dict[str, Any] | None = Field(None, description="As in a trace; absent when `error` says why.")
+    predictions: PredictionsPublic | None = None
+    error: Problem | None = Field(
+        None, description="Why this model did not trace the text (e.g. more tokens than its n_ctx)."
+    )
 
 
 class CompareResponse(BaseModel):
@@ -259,13 +275,6 @@ class ModelsResponse(BaseModel):
     default_top_k: int
     max_top_k: int
     models: list[ModelInfo]
-
-
-class Problem(BaseModel):
-    type: str
-    title: str
-    status: int
-    detail: str
 
 
 class StepsRequest(StrictRequest):

@@ -9,9 +9,8 @@ from typing import Any
 from models.errors import TextError
 from models.lm import LanguageModel
 from models.spec import DEFAULT_TOP_K, MAX_TOP_K, registry_dict
-from models.trace import Trace
 
-from .errors import ProblemError
+from .errors import ProblemError, problem_body
 from .registry import Entry, Registry
 from .schemas import CompareRequest, TraceOptions
 from .serialize import Selection, dumps, model_trace_payload, tokens_payload
@@ -150,26 +149,36 @@ def trace_work(
     return work
 
 
-def _trace_named(model: LanguageModel, text: str, top_k: int) -> Trace:
-    """``model.trace``, with a text error saying which of the compared models refused it."""
-    try:
-        return model.trace(text, top_k=top_k)
-    except TextError as exc:
-        raise TextError(f"model {model.name!r}: {exc}") from exc
-
-
 def compare_work(
     models: list[LanguageModel], req: CompareRequest, sels: list[Selection], tokenizer_id: str
 ) -> Callable[[], bytes]:
     def work() -> bytes:
-        traces = [_trace_named(m, req.text, req.top_k) for m in models]
+        """Each model applies its own limits: one that refuses the text (too many tokens for
+        its n_ctx) gets an ``error`` entry saying why, and the others are traced; only if
+        every model refuses is the whole request refused."""
         tokenizations: dict[str, Any] = {}
-        entries = []
-        for m, t, sel in zip(models, traces, sels, strict=True):
+        entries: list[dict[str, Any]] = []
+        errors: list[TextError] = []
+        for m, sel in zip(models, sels, strict=True):
             tok_key = tokenizer_id if m.tokenizer is models[0].tokenizer else f"{tokenizer_id}:{m.name}"
+            try:
+                t = m.trace(req.text, top_k=req.top_k)
+            except TextError as exc:
+                errors.append(TextError(f"model {m.name!r}: {exc}"))
+                tokens = m.tokenizer.encode(req.text)
+                tokenizations.setdefault(tok_key, {"n_tokens": len(tokens), **tokens_payload(tokens)})
+                problem = problem_body(
+                    422, "Text cannot be traced", str(errors[-1]), "bad-text", n_ctx=m.n_ctx
+                )
+                entries.append(
+                    {"model": m.name, "family": m.spec.architecture, "tokenizer": tok_key, "error": problem}
+                )
+                continue
             tokens = t.output_tokens
             tokenizations.setdefault(tok_key, {"n_tokens": len(tokens), **tokens_payload(tokens)})
             entries.append({**model_trace_payload(t, sel, m.tokenizer), "tokenizer": tok_key})
+        if len(errors) == len(models):
+            raise TextError("; ".join(map(str, errors)))
         return dumps(
             {
                 "api_version": "v1",
