@@ -228,7 +228,7 @@ def train(
                 )
                 tokens_rate, t_rate = 0, time.time()
             progress.train_seconds += time.time() - t0
-            if progress.step % cfg.eval_every == 0 or progress.step == total:
+            if progress.step % cfg.eval_every == 0 and progress.step < total:  # finish() scores the end
                 t0 = time.time()
                 metrics = validate(net, tokenizer, corpus, valid_data, cfg)
                 progress.history.append(
@@ -255,7 +255,7 @@ def train(
         else:
             progress.epoch, progress.batch = progress.epoch + 1, 0
     bar.close()
-    return finish(arch, net, n_params, tokenizer, corpus, cfg, progress, args)
+    return finish(arch, net, n_params, tokenizer, corpus, valid_data, cfg, progress, args)
 
 
 def finish(
@@ -264,6 +264,7 @@ def finish(
     n_params: int,
     tokenizer: Tokenizer,
     corpus: Corpus,
+    valid_data: Encoded,
     cfg: TrainConfig,
     progress: Progress,
     args: argparse.Namespace,
@@ -276,7 +277,13 @@ def finish(
     }
     if not args.no_test:
         metrics["test"] = evaluate_split(net, tokenizer, corpus.test, progress=True)
-    last = progress.history[-1] if progress.history else {}
+    loss = valid_loss(net, valid_data, tokenizer.eot_id, cfg.max_tokens)
+    valid = metrics["valid"]
+    end = {"valid_loss": loss, "valid_bleu": valid["bleu"], "valid_chrf": valid["chrf"]}
+    history = [
+        *progress.history,
+        {"step": progress.step, "epoch": progress.epoch, "tokens": progress.tokens_seen, **end},
+    ]
     card = {
         "name": args.name,
         "arch": arch,
@@ -295,8 +302,8 @@ def finish(
         "tokens_seen": progress.tokens_seen,
         "pairs_seen": progress.pairs_seen,
         "steps": progress.step,
-        "metrics": {**metrics, "valid_loss": last.get("valid_loss")},
-        "history": progress.history,
+        "metrics": {**metrics, "valid_loss": loss},
+        "history": history,
         "wall_time_s": round(progress.train_seconds, 1),
         "eval_time_s": round(time.time() - started, 1),
         "torch_version": torch.__version__,
