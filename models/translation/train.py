@@ -44,7 +44,7 @@ DEFAULT_CONFIGS: dict[str, dict[str, Any]] = {
 @dataclass
 class TrainConfig:
     epochs: float = 6.0  # token budget: passes over the training pairs, the same for both models
-    max_tokens: int = 4096  # padded source + target tokens per batch
+    max_tokens: int = 2048  # padded source + target tokens per batch
     max_len: int = 128  # training pairs longer than this (either side, with EOS) are left out
     lr: float = 2e-3
     min_lr_ratio: float = 0.05  # cosine decay to lr * this
