@@ -28,7 +28,7 @@ from .search import beam_search, greedy
 
 BEAMS = (1, 4)  # greedy, and beam 4
 ALPHA = 1.0  # length normalisation in beam search
-MAX_LEN = 128  # output tokens per sentence, EOS included
+MAX_LEN = 128  # output tokens per sentence, EOS included, at most
 DECODING = {1: "greedy", 4: "beam4"}
 
 
@@ -45,10 +45,11 @@ def translate_all(
     out = []
     for text in tqdm(sentences, desc=desc, disable=not progress, leave=False, dynamic_ncols=True):
         src = torch.tensor([[*tokenizer.encode_ids(text), eos]])
+        max_len = min(MAX_LEN, 2 * src.shape[1] + 10)  # as TranslationModel.translate's default
         if beam == 1:
-            ids = greedy(net, src, eos, eos, MAX_LEN).ids
+            ids = greedy(net, src, eos, eos, max_len).ids
         else:
-            ids = beam_search(net, src, eos, eos, MAX_LEN, beam, ALPHA)[0].ids
+            ids = beam_search(net, src, eos, eos, max_len, beam, ALPHA)[0].ids
         out.append(tokenizer.decode(i for i in ids if i != eos))
     return out
 
