@@ -7,10 +7,9 @@ context c_t = Σ_j a_tj·h_j is fed with the embedding of the previous target to
 the decoder LSTM: s_t = LSTM([E·y_t; c_t], s_{t-1}). The output tanh(W_o·[s_t; c_t; E·y_t])
 scores the next token through the shared embedding (source, target and output are tied).
 
-``forward`` (training, a batch at a time, arranged for speed) and ``step`` (one token, returning
-the gates i, f, g, o) compute the same equations with the weights of one ``nn.LSTMCell``, so
-the trace carries h, c, gates and the alignment of every step; tests check them against an
-independent float64 recomputation and the training path.
+``forward`` (training) runs ``nn.LSTMCell``; ``step`` writes the cell out and returns its
+gates i, f, g, o, so the trace carries h, c, gates and the alignment of every step; tests
+check them against an independent float64 recomputation and the training path.
 """
 
 from __future__ import annotations
@@ -120,29 +119,15 @@ class MTLSTM(Seq2SeqNet):
         return out @ self.wte.weight.T  # [..., d_vocab]
 
     def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        """Training path: src [B, S], src_len [B], tgt_in [B, T] -> logits [B, T, d_vocab].
-
-        The same equations as ``step``, arranged for speed: the embeddings' share of the cell's
-        input projection is computed for all steps at once, and s_{t-1}·W_hh and the attention
-        query W_q·s_{t-1} come from one product."""
+        """Training path: src [B, S], src_len [B], tgt_in [B, T] -> logits [B, T, d_vocab]."""
         ann, s = self.annotate(src, src_len)
         keys, masked = self.att_key(ann), key_padding(src_len, src.shape[1])
         emb = self.drop(self.wte(tgt_in))  # [B, T, d_embed]
-        d, e, cell = self.cfg.d_hidden, self.cfg.d_embed, self.cell
-        x_pre = emb @ cell.weight_ih[:, :e].T + (cell.bias_ih + cell.bias_hh)  # [B, T, 4·d_hidden]
-        w_ctx = cell.weight_ih[:, e:].T  # [2·d_encoder, 4·d_hidden]
-        w_hq = torch.cat([cell.weight_hh, self.att_query.weight]).T  # [d_hidden, 4·d_hidden + d_attn]
         c = torch.zeros_like(s)
         states, contexts = [], []
         for t in range(tgt_in.shape[1]):
-            hw = s @ w_hq
-            energy = self.att_v(torch.tanh(keys + hw[:, None, 4 * d :]))[..., 0]  # [B, S]
-            align = torch.softmax(energy.masked_fill(masked, float("-inf")), dim=-1)
-            ctx = (align[:, None, :] @ ann)[:, 0]
-            pre = x_pre[:, t] + ctx @ w_ctx + hw[:, : 4 * d]
-            gates = torch.sigmoid(pre)  # i, f, o (the g slice is replaced by its tanh)
-            c = gates[:, d : 2 * d] * c + gates[:, :d] * torch.tanh(pre[:, 2 * d : 3 * d])
-            s = gates[:, 3 * d :] * torch.tanh(c)
+            ctx, _ = self.attend(keys, ann, masked, s)
+            s, c = self.cell(torch.cat([emb[:, t], ctx], dim=-1), (s, c))
             states.append(s)
             contexts.append(ctx)
         return self.logits(torch.stack(states, dim=1), torch.stack(contexts, dim=1), emb)
