@@ -43,6 +43,21 @@ class TooLongError(TextError):
         )
 
 
+class EmptyTranslationError(TextError):
+    def __init__(self) -> None:
+        super().__init__("translation is empty; type the French sentence to align with the English text")
+
+
+class TranslationTooLongError(TextError):
+    def __init__(self, n_tokens: int, max_tokens: int) -> None:
+        self.n_tokens = n_tokens
+        self.max_tokens = max_tokens
+        super().__init__(
+            f"translation is {n_tokens} tokens long with its end token but the model decodes at most "
+            f"{max_tokens}; shorten it by at least {n_tokens - max_tokens} tokens"
+        )
+
+
 class OptionError(ValueError):
     """A decoding option out of its range; the message names the range."""
 
