@@ -7,9 +7,10 @@ missing or corrupt file raises ``CheckpointError`` naming that file.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -71,17 +72,29 @@ def _shapes(path: Path) -> dict[str, tuple[int, ...]]:
         return {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}  # noqa: SIM118
 
 
+N = TypeVar("N", bound=nn.Module)
+
+
 def load_net(folder: Path, name: str) -> tuple[TracedNet, dict[str, Any]]:
-    """Rebuild the network ``name`` from ``folder/name.json`` and ``folder/name.safetensors``.
+    """Rebuild the language model ``name`` from ``folder/name.json`` and ``folder/name.safetensors``."""
+    return load_checkpoint(folder, name, build_net)
+
+
+def load_checkpoint(
+    folder: Path, name: str, build: Callable[[str, dict[str, Any]], N]
+) -> tuple[N, dict[str, Any]]:
+    """Rebuild network ``name`` with ``build(arch, config)`` from ``folder/name.json`` and
+    ``folder/name.safetensors``.
 
     The network is first built without memory (torch's meta device) and its shapes compared
     with the weights file's header, so that a card describing an absurdly large model fails
-    here, having allocated nothing; only then is memory taken, as much as the file holds."""
+    here, having allocated nothing; only then is the network built in memory (as large as the
+    file: the shapes match), which also sets any buffers the weights file does not hold."""
     card_path, weights_path = folder / f"{name}.json", folder / f"{name}.safetensors"
     card = read_card(card_path)
     try:
         with torch.device("meta"):
-            net = build_net(card["arch"], card["config"])
+            net = build(card["arch"], card["config"])
     except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
         raise CheckpointError(card_path, f"config does not describe a model ({exc})") from exc
     if not weights_path.is_file():
@@ -98,7 +111,7 @@ def load_net(folder: Path, name: str) -> tuple[TracedNet, dict[str, Any]]:
         weights = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(weights_path, f"weights file is corrupt ({exc})") from exc
-    net.to_empty(device="cpu")
+    net = build(card["arch"], card["config"])  # for real now that the sizes are known to be the file's
     try:
         net.load_state_dict(weights, strict=True)
     except RuntimeError as exc:
