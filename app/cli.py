@@ -26,16 +26,17 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _models(_: argparse.Namespace) -> int:
     reg = Registry.load(get_settings().models_dir)
-    print(f"{'name':<12} {'family':<12} {'params':>9} {'layers':>6} {'n_ctx':>6} {'bits/char':>9}  status")
+    print(f"{'name':<16} {'family':<12} {'params':>9} {'layers':>6} {'n_ctx':>6} {'bits/char':>9}  status")
     for name, e in reg.entries.items():
         if e.model is None:
-            print(f"{name:<12} {'-':<12} {'-':>9} {'-':>6} {'-':>6} {'-':>9}  unavailable: {e.reason}")
+            print(f"{name:<16} {'-':<12} {'-':>9} {'-':>6} {'-':>6} {'-':>9}  unavailable: {e.reason}")
             continue
-        m = e.model
+        m, spec = e.model, e.model.spec
         bpc = m.card.get("metrics", {}).get("valid_bits_per_char")
+        task = "translation en->fr; " if "source" in spec.roles else ""
         print(
-            f"{name:<12} {m.spec.architecture:<12} {m.n_params:>9,} {m.spec.n_layers:>6} {m.n_ctx:>6} "
-            f"{'-' if bpc is None else f'{bpc:.3f}':>9}  {', '.join(m.spec.parts)}"
+            f"{name:<16} {spec.architecture:<12} {m.n_params:>9,} {spec.n_layers:>6} {spec.n_ctx:>6} "
+            f"{'-' if bpc is None else f'{bpc:.3f}':>9}  {task}{', '.join(spec.parts)}"
         )
     return 0
 
@@ -47,6 +48,12 @@ def _load(name: str) -> LanguageModel | None:
     if entry is None or entry.model is None:
         reason = "unknown" if entry is None else f"unavailable: {entry.reason}"
         print(f"error: model {name!r} is {reason}; valid names: {', '.join(reg.names)}", file=sys.stderr)
+        return None
+    if not isinstance(entry.model, LanguageModel):
+        print(
+            f"error: model {name!r} translates; use: attenzione translate TEXT --model {name}",
+            file=sys.stderr,
+        )
         return None
     return entry.model
 
@@ -170,6 +177,47 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     gen.set_defaults(func=_generate)
 
 
+def _translate(args: argparse.Namespace) -> int:
+    from models.translation import TranslationModel
+
+    reg = Registry.load(get_settings().models_dir)
+    entry = reg.entries.get(args.model)
+    model = entry.model if entry is not None else None
+    if not isinstance(model, TranslationModel):
+        why = (
+            "unknown"
+            if entry is None
+            else "unavailable: " + str(entry.reason)
+            if model is None
+            else "not a translation model"
+        )
+        names = ", ".join(reg.translation_models) or "(none installed)"
+        print(f"error: model {args.model!r} is {why}; translation models: {names}", file=sys.stderr)
+        return 2
+    try:
+        if args.target is not None:
+            result = model.force(args.text, args.target)
+        else:
+            result = model.translate(args.text, beam=args.beam)
+    except (TextError, OptionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cross = result.trace.attention["cross"].mean(axis=(0, 1))  # [target, source], over layers and heads
+    source = result.trace.tokens["source"].strings
+    print(result.text if args.target is None else f"forced: {result.text}")
+    print(
+        f"{model.name}, {'beam ' + str(args.beam) if args.target is None else 'teacher-forced'}, "
+        f"log-probability {result.log_prob:.2f}; each output token, its probability, the source token it attended to most"
+    )
+    for i, (tok, p) in enumerate(
+        zip(result.trace.tokens["target"].strings[1:], result.token_probs, strict=False)
+    ):
+        print(f"{i:>4}  {tok:<16} {p:>6.1%}   <- {source[int(cross[i].argmax())]}")
+    for alt in result.alternatives[1:]:
+        print(f"  alternative ({alt.score:.3f}): {alt.text}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="attenzione", description="See inside small language models.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -188,6 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     tr.set_defaults(func=_trace)
     _add_generate(sub)
+    tl = sub.add_parser("translate", help="translate English into French, with the alignment")
+    tl.add_argument("text")
+    tl.add_argument("--model", "-m", default="transformer-enfr")
+    tl.add_argument("--beam", type=int, default=1, help="1: greedy; 2 to 8: beam search")
+    tl.add_argument("--target", help="a French translation to score and align instead")
+    tl.set_defaults(func=_translate)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # unavailable models are shown in the output
     return int(args.func(args))

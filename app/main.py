@@ -16,7 +16,7 @@ from .budget import Outbox
 from .limits import BodyLimitMiddleware, InferenceRunner
 from .middleware import CrashGuard, HeadLikeGet, HostGuard, SecurityHeaders
 from .registry import Registry
-from .routes import api, health, learn, pages
+from .routes import api, health, learn, pages, translate
 from .settings import Settings, get_settings
 
 log = logging.getLogger("attenzione")
@@ -67,10 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(api.router)
     app.include_router(learn.router)
+    app.include_router(translate.router)
     app.include_router(health.router)
     pages.install(app)
     # Outermost last: security headers on everything, a 500 inside them, then the Host check.
-    routes = [r for router in (api.router, learn.router) for r in router.routes if isinstance(r, APIRoute)]
+    routers = (api.router, learn.router, translate.router)
+    routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     json_paths = {r.path for r in routes if "POST" in (r.methods or ())}
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, json_paths=json_paths)
     app.add_middleware(CompressMiddleware, minimum_size=1024, zstd_level=3, brotli_quality=4, gzip_level=4)

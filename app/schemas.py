@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from models.generate import MAX_NEW_TOKENS
 from models.spec import DEFAULT_TOP_K, MAX_TOP_K, PART_NAMES
@@ -339,3 +339,55 @@ class GenerateRequest(StrictRequest):
             ]
         }
     )
+
+
+class TranslateRequest(StrictRequest):
+    model: ModelName | None = Field(None, description="One translation model (or give `models`).")
+    models: Annotated[
+        list[ModelName] | None,
+        AfterValidator(lambda names: _distinct(names) if names is not None else None),
+        Field(min_length=1, max_length=4, json_schema_extra={"uniqueItems": True}),
+    ] = Field(None, description="Several translation models, side by side (or give `model`).")
+    text: Text
+    beam: Annotated[int, Field(ge=1, le=8), BeforeValidator(_integral)] = Field(
+        1, description="1: greedy search; 2-8: beam search with length normalisation."
+    )
+    max_len: Annotated[int, Field(ge=1, le=256), BeforeValidator(_integral)] | None = Field(
+        None, description="Most output tokens, the end token included (default 2 x source + 10)."
+    )
+    target: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)] | None = Field(
+        None, description="A French translation to score and align (forced decoding) instead of searching."
+    )
+    parts: list[PartName] | None = Field(
+        None,
+        min_length=1,
+        max_length=len(PART_NAMES),
+        description="Parts to return (default: every part the model has except `logits`).",
+    )
+    top_k: TopK = Field(DEFAULT_TOP_K, description="Next-token candidates per target position.")
+    encoding: EncodingName = Field("json", description="As for /trace.")
+    decimals: Decimals | None = Field(None, description="Decimals for JSON floats (default from settings).")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"model": "transformer-enfr", "text": "I am cold.", "beam": 4},
+                {
+                    "models": ["transformer-enfr", "lstm-enfr"],
+                    "text": "Where is the station?",
+                    "encoding": "f16",
+                },
+                {"model": "lstm-enfr", "text": "I am cold.", "target": "J'ai froid."},
+            ]
+        }
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_name_models(self) -> TranslateRequest:
+        if (self.model is None) == (self.models is None):
+            raise ValueError('give either "model" (one name) or "models" (a list), not both or neither')
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return [self.model] if self.model is not None else list(self.models or [])

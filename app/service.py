@@ -9,9 +9,10 @@ from typing import Any
 from models.errors import TextError
 from models.lm import LanguageModel
 from models.spec import DEFAULT_TOP_K, MAX_TOP_K, registry_dict
+from models.translation import TranslationModel
 
 from .errors import ProblemError, problem_body
-from .registry import Entry, Registry
+from .registry import Entry, Model, Registry
 from .schemas import CompareRequest, TraceOptions
 from .serialize import Selection, dumps, model_trace_payload, tokens_payload
 from .settings import Settings
@@ -34,7 +35,9 @@ def model_info(entry: Entry, registry: Registry) -> dict[str, Any]:
         "n_ctx": spec.n_ctx,
         "parts": list(spec.parts),
         "gates": list(spec.gates),
-        "tokenizer": registry.tokenizer_id,
+        "tokenizer": registry.tokenizer_id
+        if isinstance(m, LanguageModel)
+        else f"enfr-bpe-{m.tokenizer.vocab_size}",
         "spec": spec.to_dict(),
         "card": card,
     }
@@ -51,6 +54,35 @@ def models_payload(registry: Registry) -> dict[str, Any]:
 
 
 def get_model(registry: Registry, name: str) -> LanguageModel:
+    """The language model ``name``: 404 if unknown, 503 if unavailable, 422 if it translates."""
+    model = _available(registry, name)
+    if not isinstance(model, LanguageModel):
+        raise ProblemError(
+            422,
+            "Not a language model",
+            f"model {name!r} translates English to French; use POST /api/v1/translate, "
+            f"or one of the language models: {', '.join(registry.language_models)}",
+            "wrong-task",
+        )
+    return model
+
+
+def get_translator(registry: Registry, name: str) -> TranslationModel:
+    """The translation model ``name``: 404 if unknown, 503 if unavailable, 422 if it is a
+    language model."""
+    model = _available(registry, name)
+    if not isinstance(model, TranslationModel):
+        raise ProblemError(
+            422,
+            "Not a translation model",
+            f"model {name!r} is a language model; translate with one of: "
+            f"{', '.join(registry.translation_models) or '(none installed)'}",
+            "wrong-task",
+        )
+    return model
+
+
+def _available(registry: Registry, name: str) -> Model:
     entry = registry.entries.get(name)
     if entry is None:
         raise ProblemError(
@@ -102,26 +134,30 @@ def _check_indices(values: list[int] | None, count: int, what: str, model: str) 
     return tuple(dict.fromkeys(values))
 
 
+def choose_parts(model: Model, requested: list[str] | None, strict: bool) -> tuple[str, ...]:
+    """The parts to send: the model's default ones, or those requested that it has (a part it
+    lacks is a 422 when ``strict``, else left out for it), in registry order."""
+    have = model.spec.parts
+    if requested is None:
+        return model.spec.default_parts
+    missing = [p for p in requested if p not in have]
+    if missing and strict:
+        raise ProblemError(
+            422,
+            "Part not available",
+            f"model {model.name!r} has no part {', '.join(missing)}; it has: {', '.join(have)}",
+            "bad-parts",
+        )
+    return tuple(p for p in have if p in requested)
+
+
 def selection_for(
     model: LanguageModel, opts: TraceOptions, settings: Settings, strict_parts: bool
 ) -> Selection:
-    have = model.spec.parts
-    if opts.parts is None:
-        parts = model.spec.default_parts
-    else:
-        missing = [p for p in opts.parts if p not in have]
-        if missing and strict_parts:
-            raise ProblemError(
-                422,
-                "Part not available",
-                f"model {model.name!r} has no part {', '.join(missing)}; it has: {', '.join(have)}",
-                "bad-parts",
-            )
-        parts = tuple(p for p in dict.fromkeys(opts.parts) if p in have)
     spec = model.spec
     heads = _check_indices(opts.heads, spec.n_heads, "heads", model.name) if spec.n_heads else None
     return Selection(
-        parts=tuple(sorted(parts, key=have.index)),
+        parts=choose_parts(model, opts.parts, strict_parts),
         layers=_check_indices(opts.layers, spec.n_layers, "layers", model.name),
         heads=heads,
         encoding=opts.encoding,

@@ -35,7 +35,7 @@ from app.server import config as server_config  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from models.lm import LanguageModel, load_model  # noqa: E402
 from tests.server import free_port, stop, wait_ready  # noqa: E402
-from tests.tiny import CONFIGS, write_tiny_checkpoints  # noqa: E402
+from tests.tiny import CONFIGS, write_tiny_checkpoints, write_tiny_translation_checkpoints  # noqa: E402
 
 torch.set_num_threads(1)  # the machine's cores belong to the training jobs
 
@@ -48,6 +48,15 @@ SERVER_ENV = {"ATTENZIONE_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "ATTENZIO
 def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("checkpoints")
     write_tiny_checkpoints(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def translation_dir(checkpoint_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny language models plus the two translation models (tiny) in ``mt/``."""
+    folder = tmp_path_factory.mktemp("with-translation")
+    shutil.copytree(checkpoint_dir, folder, dirs_exist_ok=True)
+    write_tiny_translation_checkpoints(folder / "mt")
     return folder
 
 

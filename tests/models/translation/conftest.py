@@ -3,21 +3,13 @@ on every weight (as in ``tests/tiny.py``) so that every value of a trace matters
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-import torch
 
 from models.tokenizer import Tokenizer
-from models.translation.checkpoint import ARCHS, MT_DIR, TOKENIZER_FILE, build_mt_net
+from models.translation.checkpoint import ARCHS, MT_DIR, TOKENIZER_FILE
 from models.translation.model import TranslationModel
-from tests.tiny import WEIGHT_NOISE
+from tests.tiny import tiny_mt_net
 
-# Odd sizes, so a swapped axis cannot pass unnoticed.
-TINY_CONFIGS: dict[str, dict[str, Any]] = {
-    "transformer": {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_mlp": 24, "n_ctx": 48},
-    "lstm": {"d_embed": 12, "d_encoder": 7, "d_hidden": 10, "d_attn": 9, "n_ctx": 48},
-}
 SENTENCES = (
     "Hello, how are you?",
     "The cat sat on the mat.",
@@ -29,15 +21,6 @@ SENTENCES = (
 @pytest.fixture(scope="session")
 def mt_tokenizer() -> Tokenizer:
     return Tokenizer.from_file(MT_DIR / TOKENIZER_FILE)
-
-
-def tiny_mt_net(arch: str, d_vocab: int, seed: int = 0, noise: float = WEIGHT_NOISE) -> Any:
-    torch.manual_seed(seed)
-    net = build_mt_net(arch, {**TINY_CONFIGS[arch], "d_vocab": d_vocab})
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(torch.randn_like(p) * noise)
-    return net.eval()
 
 
 def make_tiny_mt(arch: str, tokenizer: Tokenizer, seed: int = 0) -> TranslationModel:
