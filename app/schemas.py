@@ -343,11 +343,14 @@ class GenerateRequest(StrictRequest):
 
 class TranslateRequest(StrictRequest):
     model: ModelName | None = Field(None, description="One translation model (or give `models`).")
-    models: Annotated[
-        list[ModelName] | None,
-        AfterValidator(lambda names: _distinct(names) if names is not None else None),
-        Field(min_length=1, max_length=4, json_schema_extra={"uniqueItems": True}),
-    ] = Field(None, description="Several translation models, side by side (or give `model`).")
+    models: (
+        Annotated[
+            list[ModelName],
+            AfterValidator(_distinct),
+            Field(min_length=1, max_length=4, json_schema_extra={"uniqueItems": True}),
+        ]
+        | None
+    ) = Field(None, description="Several translation models, side by side (or give `model`).")
     text: Text
     beam: Annotated[int, Field(ge=1, le=8), BeforeValidator(_integral)] = Field(
         1, description="1: greedy search; 2-8: beam search with length normalisation."
@@ -370,6 +373,11 @@ class TranslateRequest(StrictRequest):
 
     model_config = ConfigDict(
         json_schema_extra={
+            # Exactly one of "model" and "models" names the models (the validator below).
+            "anyOf": [
+                {"required": ["model"], "properties": {"model": {"type": "string"}, "models": {"type": "null"}}},
+                {"required": ["models"], "properties": {"models": {"type": "array"}, "model": {"type": "null"}}},
+            ],
             "examples": [
                 {"model": "transformer-enfr", "text": "I am cold.", "beam": 4},
                 {

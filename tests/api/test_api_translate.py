@@ -103,6 +103,8 @@ def test_forced_decoding_scores_the_given_french(tclient, translation_dir):
         ({"text": "x"}, 422, "model"),
         ({"model": "lstm-enfr", "models": ["lstm-enfr"], "text": "x"}, 422, "not both"),
         ({"models": ["lstm-enfr", "lstm-enfr"], "text": "x"}, 422, "distinct"),
+        ({"models": None, "text": "x"}, 422, "neither"),
+        ({"model": None, "models": None, "text": "x"}, 422, "neither"),
     ],
 )
 def test_bad_input_is_a_clear_4xx(tclient, problem, body, status, word):

@@ -2,7 +2,8 @@
 
 A JSON schema cannot say that a text must fit the chosen model's n_ctx in tokens, that a
 layer or head index must exist in that model, that a model has a given part (attention,
-gates), or that the whole response must fit the size budget. Schema-valid requests broken
+gates), that a model name is a model of the endpoint's task (a language model or a
+translation model), or that the whole response must fit the size budget. Schema-valid requests broken
 only by such a rule are refused with 413 or 422 and a problem type naming the rule; this
 check lets exactly those through and fails on any other refusal of valid data.
 """
@@ -18,6 +19,7 @@ PER_MODEL_RULES = {
     "bad-option",
     "missing-part",
     "response-too-large",
+    "wrong-task",
 }
 
 
