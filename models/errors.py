@@ -40,3 +40,15 @@ class TooLongError(TextError):
             f"text is {n_tokens} tokens long but the model's context n_ctx is {n_ctx} tokens; "
             f"shorten it by at least {n_tokens - n_ctx} tokens"
         )
+
+
+class InfluenceTooLongError(TextError):
+    """Text longer than influence maps accept: their cost grows with the square of its length."""
+
+    def __init__(self, n_tokens: int, limit: int) -> None:
+        self.n_tokens = n_tokens
+        self.limit = limit
+        super().__init__(
+            f"text is {n_tokens} tokens long but influence maps take at most {limit} tokens "
+            f"(their cost grows with the square of the length); shorten it by at least {n_tokens - limit} tokens"
+        )
