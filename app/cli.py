@@ -1,4 +1,4 @@
-"""The ``attenzione`` command: serve, models, trace."""
+"""The ``attenzione`` command: serve, models, trace, probe."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import math
 import sys
 from collections.abc import Sequence
 
+from models import probe
 from models.errors import TextError
 from models.spec import DEFAULT_TOP_K, MAX_TOP_K
 
@@ -87,6 +88,10 @@ def _trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe(args: argparse.Namespace) -> int:
+    return probe.run(get_settings().models_dir, args)
+
+
 def _top_k(value: str) -> int:
     """--top-k as the API takes it: 1 to MAX_TOP_K (torch.topk fails on k < 0)."""
     try:
@@ -115,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--top-k", type=_top_k, default=DEFAULT_TOP_K, help=f"next-token candidates, 1 to {MAX_TOP_K}"
     )
     tr.set_defaults(func=_trace)
+    pr = sub.add_parser("probe", help="run the probe suite (python -m models.probe) on the models")
+    probe.add_arguments(pr)
+    pr.set_defaults(func=_probe)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # unavailable models are shown in the output
     return int(args.func(args))
