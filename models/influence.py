@@ -44,7 +44,7 @@ Method = Literal["gradient", "occlusion"]
 METHODS: tuple[Method, ...] = ("gradient", "occlusion")
 MAX_INFLUENCE_TOKENS = 256  # the API refuses longer texts: the cost grows with T²
 NEUTRAL_TEXT = ","  # occlusion's replacement token (see the module docstring)
-ROW_CHUNK = 32  # Transformer gradient rows per batched backward pass
+ROW_CHUNK = 16  # Transformer gradient rows per batched backward pass
 OCCLUSION_FLOATS = 1 << 23  # logits held at once by occlusion (32 MB of float32)
 
 Tensor = torch.Tensor

@@ -156,20 +156,14 @@ def context_length(net: TracedNet, data: ProbeData, cfg: ProbeConfig) -> dict[st
     targets = windows[:, -1]
     rows = []
     for k in ks:
-        logp = []
-        for x, y in zip(
-            windows[:, -1 - k : -1].split(max(1, 8192 // k)), targets.split(max(1, 8192 // k)), strict=True
-        ):
-            logp.append(target_logp(net, net.features(net.wte(x))[:, -1], y))
+        batch = max(1, 8192 // k)  # contexts per forward pass
+        logp = [
+            target_logp(net, net.features(net.wte(x))[:, -1], y)
+            for x, y in zip(windows[:, -1 - k : -1].split(batch), targets.split(batch), strict=True)
+        ]
         loss = -torch.cat(logp).double()
-        half = 1.96 * float(loss.std()) / math.sqrt(len(loss))
-        rows.append(
-            {
-                "k": k,
-                "loss": float(loss.mean()),
-                "ci95": [float(loss.mean()) - half, float(loss.mean()) + half],
-            }
-        )
+        mean, half = float(loss.mean()), 1.96 * float(loss.std()) / math.sqrt(len(loss))
+        rows.append({"k": k, "loss": mean, "ci95": [mean - half, mean + half]})
     return {"targets": cfg.context_targets, "results": rows}
 
 
