@@ -66,7 +66,8 @@ RUN --mount=type=secret,id=pip_cert \
     && pip uninstall --yes pip \
     && rm -rf /tmp/build
 
-# The app source, static files, templates and checkpoints. Byte-compiled now: with a
+# The app source, static files, templates and checkpoints; plotly.js precompressed into
+# /app/build/assets (app/assets.py). Byte-compiled now: with a
 # read-only root filesystem Python could not cache them later; "unchecked-hash" byte code
 # stays valid whatever file times a copy leaves (the image's sources never change). Made
 # world-readable: safetensors writes weights as 0600, which the non-root user could not
@@ -78,6 +79,7 @@ COPY models/ models/
 COPY static/ static/
 COPY templates/ templates/
 RUN python -m compileall -q --invalidation-mode unchecked-hash app models \
+    && python -m app.assets \
     && chmod -R u=rwX,go=rX /app
 
 # ---------------------------------------------------------------------------------------

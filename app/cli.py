@@ -1,4 +1,4 @@
-"""The ``attenzione`` command: serve, models, trace, probe."""
+"""The ``attenzione`` command: serve, models, trace, generate, probe."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 import sys
 from collections.abc import Sequence
 
-from models import probe
-from models.errors import TextError
+from models.errors import OptionError, TextError
+from models.lm import LanguageModel
 from models.spec import DEFAULT_TOP_K, MAX_TOP_K
 
 from .registry import Registry
@@ -17,16 +17,10 @@ from .settings import get_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from .server import serve
 
     s = get_settings()
-    uvicorn.run(
-        "app.main:app",
-        host=args.host or s.host,
-        port=args.port or s.port,
-        reload=args.reload,
-        log_level=s.log_level,
-    )
+    serve(s, host=args.host or s.host, port=args.port or s.port, reload=args.reload)
     return 0
 
 
@@ -46,17 +40,23 @@ def _models(_: argparse.Namespace) -> int:
     return 0
 
 
-def _trace(args: argparse.Namespace) -> int:
+def _load(name: str) -> LanguageModel | None:
+    """The built-in model ``name``, or None after saying on stderr why there is none."""
     reg = Registry.load(get_settings().models_dir)
-    entry = reg.entries.get(args.model)
+    entry = reg.entries.get(name)
     if entry is None or entry.model is None:
         reason = "unknown" if entry is None else f"unavailable: {entry.reason}"
-        print(
-            f"error: model {args.model!r} is {reason}; valid names: {', '.join(reg.names)}", file=sys.stderr
-        )
+        print(f"error: model {name!r} is {reason}; valid names: {', '.join(reg.names)}", file=sys.stderr)
+        return None
+    return entry.model
+
+
+def _trace(args: argparse.Namespace) -> int:
+    model = _load(args.model)
+    if model is None:
         return 2
     try:
-        trace = entry.model.trace(args.text, top_k=args.top_k)
+        trace = model.trace(args.text, top_k=args.top_k)
     except TextError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -66,12 +66,12 @@ def _trace(args: argparse.Namespace) -> int:
         sel = Selection(parts=("predictions",), decimals=4)
         payload = {
             "tokens": tokens_payload(trace.output_tokens),
-            **model_trace_payload(trace, sel, entry.model.tokenizer),
+            **model_trace_payload(trace, sel, model.tokenizer),
         }
         sys.stdout.buffer.write(dumps(payload) + b"\n")
         return 0
     p = trace.predictions
-    tok = entry.model.tokenizer
+    tok = model.tokenizer
     print(
         f"{trace.model} ({trace.family}), {len(trace.output_tokens)} tokens; surprisal of each token given the ones before"
     )
@@ -88,8 +88,61 @@ def _trace(args: argparse.Namespace) -> int:
     return 0
 
 
+_STOPPED = {
+    "length": "reached --max-new-tokens",
+    "context": "the model's context is full",
+    "end_of_text": "the model ended the text",
+}
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from models.generate import generate
+
+    model = _load(args.model)
+    if model is None:
+        return 2
+    sample = args.temperature is not None or args.top_k is not None or args.seed is not None
+    try:
+        gen = generate(
+            model,
+            args.prompt,
+            args.max_new_tokens,
+            strategy="sample" if sample else "greedy",
+            temperature=1.0 if args.temperature is None else args.temperature,
+            top_k=args.top_k,
+            seed=args.seed,
+        )
+    except (TextError, OptionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.tokens:
+        print(args.prompt, end="", flush=True)
+    finish = None
+    for tok in gen:
+        if args.tokens:
+            alternatives = "  ".join(
+                f"{s} {p:.0%}" for s, p in zip(tok.top_strings, tok.top_probs, strict=True)
+            )
+            print(
+                f"{tok.position:>4}  {tok.string[:16]:<16} {tok.probability:>6.1%}  {alternatives}",
+                flush=True,
+            )
+        else:
+            print(tok.text, end="", flush=True)
+        finish = tok.finish
+    if not args.tokens:
+        print()
+    how = f"sampled with seed {gen.seed}" if gen.seed is not None else "greedy"
+    print(
+        f"[{len(gen.new_ids)} tokens, {how}; stopped: {_STOPPED.get(finish or '', finish)}]", file=sys.stderr
+    )
+    return 0
+
+
 def _probe(args: argparse.Namespace) -> int:
-    return probe.run(get_settings().models_dir, args)
+    from models.probe import run
+
+    return run(get_settings().models_dir, args)
 
 
 def _top_k(value: str) -> int:
@@ -101,6 +154,36 @@ def _top_k(value: str) -> int:
     if not 1 <= k <= MAX_TOP_K:
         raise argparse.ArgumentTypeError(f"{k} is out of range; use 1 to {MAX_TOP_K}")
     return k
+
+
+def _add_generate(sub: argparse._SubParsersAction) -> None:
+    from models.generate import MAX_NEW_TOKENS
+
+    gen = sub.add_parser(
+        "generate",
+        help="continue a prompt, printing tokens as they come",
+        description="Greedy by default; --temperature, --top-k or --seed samples instead.",
+    )
+    gen.add_argument("prompt")
+    gen.add_argument("--model", "-m", default="transformer")
+    gen.add_argument(
+        "--max-new-tokens", "-n", type=int, default=40, help=f"1 to {MAX_NEW_TOKENS} (default 40)"
+    )
+    gen.add_argument("--temperature", "-t", type=float, help="sample at this temperature (> 0; default 1)")
+    gen.add_argument("--top-k", "-k", type=int, help="sample from the k most likely tokens only")
+    gen.add_argument("--seed", "-s", type=int, help="sample reproducibly (a run without one prints its seed)")
+    gen.add_argument("--tokens", action="store_true", help="one line per token: probability and alternatives")
+    gen.set_defaults(func=_generate)
+
+
+def _add_probe(sub: argparse._SubParsersAction) -> None:
+    from models.probe import add_arguments
+
+    pr = sub.add_parser(
+        "probe", help="run the probe suite (python -m models.probe) and store it in the cards"
+    )
+    add_arguments(pr)
+    pr.set_defaults(func=_probe)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,9 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--top-k", type=_top_k, default=DEFAULT_TOP_K, help=f"next-token candidates, 1 to {MAX_TOP_K}"
     )
     tr.set_defaults(func=_trace)
-    pr = sub.add_parser("probe", help="run the probe suite (python -m models.probe) on the models")
-    probe.add_arguments(pr)
-    pr.set_defaults(func=_probe)
+    _add_generate(sub)
+    _add_probe(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # unavailable models are shown in the output
     return int(args.func(args))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from .budget import Outbox
 from .limits import InferenceRunner
 from .registry import Registry
 from .settings import Settings
@@ -19,6 +20,10 @@ async def get_runner(request: Request) -> InferenceRunner:
     return request.app.state.runner
 
 
+async def get_outbox(request: Request) -> Outbox:
+    return request.app.state.outbox
+
+
 async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -26,3 +31,4 @@ async def get_app_settings(request: Request) -> Settings:
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 RunnerDep = Annotated[InferenceRunner, Depends(get_runner)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Callable, Collection, Hashable
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -45,16 +45,37 @@ async def read_body(scope: Scope, receive: Receive, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-class BodyLimitMiddleware:
-    """Reject request bodies over ``max_bytes`` with 413, before any parsing."""
+def _media_type(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.decode("latin-1").split(";")[0].strip().lower()
+    return ""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodyLimitMiddleware:
+    """Request bodies are JSON (415 otherwise, so that another site's page cannot post a form
+    or text here without a CORS preflight, which is refused) and at most ``max_bytes`` (413),
+    checked before any parsing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, json_paths: Collection[str]) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.json_paths = json_paths  # the routes that take a body (others answer 405 to a POST)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.json_paths:
             await self.app(scope, receive, send)
+            return
+        media_type = _media_type(scope)
+        if media_type != "application/json":
+            sent = f"Content-Type {media_type!r}" if media_type else "no Content-Type"
+            response = problem_response(
+                415,
+                "Unsupported media type",
+                f"request bodies must be JSON, sent with Content-Type: application/json; got {sent}",
+                "unsupported-media-type",
+            )
+            await response(scope, receive, send)
             return
         try:
             body = await read_body(scope, receive, self.max_bytes)
@@ -71,6 +92,9 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+T = TypeVar("T")
 
 
 class Saturated(ProblemError):
@@ -118,6 +142,17 @@ class InferenceRunner:
         if self.cache_size and key in self.cache:
             self.cache.move_to_end(key)
             return self.cache[key], {"cache": "hit", "dur_ms": 0.0}
+
+        def timed() -> tuple[bytes, float]:
+            t0 = time.perf_counter()
+            return work(), (time.perf_counter() - t0) * 1000
+
+        body, dur = await self.call(timed)
+        self.remember(key, body)
+        return body, {"cache": "miss", "dur_ms": dur}
+
+    async def call(self, work: Callable[[], T]) -> T:
+        """``work()`` in a worker thread under a slot, uncached."""
         started = time.perf_counter()
         try:
             self.slots.acquire_nowait()
@@ -128,13 +163,9 @@ class InferenceRunner:
             except TimeoutError:
                 raise Saturated(time.perf_counter() - started) from None
         try:
-            t0 = time.perf_counter()
-            body = await anyio.to_thread.run_sync(work)
-            dur = (time.perf_counter() - t0) * 1000
+            return await anyio.to_thread.run_sync(work)
         finally:
             self.slots.release()
-        self.remember(key, body)
-        return body, {"cache": "miss", "dur_ms": dur}
 
     def remember(self, key: Hashable, body: bytes) -> None:
         """Cache ``body``, then drop the least recently used until both limits hold."""

@@ -8,23 +8,18 @@ from contextlib import asynccontextmanager
 
 import torch
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi.routing import APIRoute
+from starlette_compress import CompressMiddleware
 
 from . import __version__, errors
+from .budget import Outbox
 from .limits import BodyLimitMiddleware, InferenceRunner
+from .middleware import CrashGuard, HeadLikeGet, HostGuard, SecurityHeaders
 from .registry import Registry
-from .routes import api, health, pages
+from .routes import api, health, learn, pages
 from .settings import Settings, get_settings
 
 log = logging.getLogger("attenzione")
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-    "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
-
-CSP_HEADER = (b"content-security-policy", CSP.encode())
-OTHER_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 
 DESCRIPTION = """
 See how a small Transformer and small recurrent networks (LSTM, GRU, RNN) read the same text:
@@ -32,30 +27,6 @@ attention for every layer and head, hidden and cell states, gates, and next-toke
 
 Errors are `application/problem+json` (RFC 9457) with a `detail` that says what to change.
 """
-
-
-class SecurityHeaders:
-    """A strict Content-Security-Policy (no inline scripts, nothing from other origins)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                path = scope.get("path", "")
-                if not path.startswith(("/docs", "/redoc")):  # Swagger UI needs its own policy
-                    headers.append(CSP_HEADER)
-                headers.extend(OTHER_HEADERS)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             torch.set_num_threads(settings.torch_threads)
         app.state.settings = settings
         app.state.registry = Registry.load(settings.models_dir)
+        app.state.outbox = Outbox(settings.max_pending_bytes)
         app.state.runner = InferenceRunner(
             settings.max_concurrency, settings.queue_timeout_s, settings.cache_size
         )
@@ -82,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Attention maps and recurrent states of small language models, side by side.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served offline by routes/pages.py
+        redoc_url=None,
         # FastAPI asks OpenTelemetry for its providers on every request unless told not to.
         telemetry={
             "tracing": settings.telemetry,
@@ -92,9 +66,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(learn.router)
     app.include_router(health.router)
     pages.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outermost last: security headers on everything, a 500 inside them, then the Host check.
+    json_paths = {r.path for r in app.routes if isinstance(r, APIRoute) and "POST" in (r.methods or ())}
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, json_paths=json_paths)
+    app.add_middleware(CompressMiddleware, minimum_size=1024, zstd_level=3, brotli_quality=4, gzip_level=4)
+    app.add_middleware(HeadLikeGet)
+    app.add_middleware(HostGuard, allowed=settings.hosts())
+    app.add_middleware(CrashGuard)
     app.add_middleware(SecurityHeaders)
     return app
 

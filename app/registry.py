@@ -20,6 +20,14 @@ log = logging.getLogger("attenzione.registry")
 BUILTIN = ARCHS  # transformer, lstm, gru, rnn
 
 
+def _reason(exc: Exception, folder: Path) -> str:
+    """Why a model could not be loaded, for API clients: no folder paths of this server."""
+    text = str(exc) if isinstance(exc, CheckpointError) else f"{type(exc).__name__}: {exc}"
+    for path in (str(folder.resolve()), str(folder)):
+        text = text.replace(path + "/", "").replace(path, "")
+    return text[:500]
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -45,17 +53,18 @@ class Registry:
         try:
             tokenizer: Tokenizer | None = Tokenizer.from_file(folder / TOKENIZER_FILE)
             tok_error = None
-        except CheckpointError as exc:
-            tokenizer, tok_error = None, str(exc)
+        except Exception as exc:
+            tokenizer, tok_error = None, _reason(exc, folder)
         for name in names:
             if tokenizer is None:
                 entries[name] = Entry(name, None, f"tokenizer unavailable: {tok_error}")
                 continue
             try:
                 entries[name] = Entry(name, load_model(name, folder, tokenizer))
-            except CheckpointError as exc:
-                log.warning("model %s unavailable: %s", name, exc)
-                entries[name] = Entry(name, None, str(exc))
+            except Exception as exc:  # any fault in one model's files leaves the others serving
+                reason = _reason(exc, folder)
+                log.warning("model %s unavailable: %s", name, reason)
+                entries[name] = Entry(name, None, reason)
         vocab = tokenizer.vocab_size if tokenizer else 0
         return cls(entries, tokenizer_id=f"builtin-bpe-{vocab}")
 

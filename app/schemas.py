@@ -3,10 +3,12 @@ orjson for speed; these classes document them in OpenAPI."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from models.generate import MAX_NEW_TOKENS
 from models.spec import DEFAULT_TOP_K, MAX_TOP_K, PART_NAMES
 
 if TYPE_CHECKING:
@@ -16,38 +18,85 @@ else:
 EncodingName = Literal["json", "f16", "u8"]
 
 
-class TraceOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _integral(value: object) -> object:
+    """JSON has one number type and JSON Schema calls 3.0 an integer, so it is 3 here too;
+    2.5, true and "3" stay refused (strict mode: no other coercion)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
+
+# Bounds first, then the validator: that order keeps them as minimum/maximum in the JSON schema.
+Index = Annotated[int, Field(ge=0, le=1023), BeforeValidator(_integral)]
+TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K), BeforeValidator(_integral)]
+Decimals = Annotated[int, Field(ge=0, le=8), BeforeValidator(_integral)]
+NewTokens = Annotated[int, Field(ge=1, le=MAX_NEW_TOKENS), BeforeValidator(_integral)]
+SampleTopK = Annotated[int, Field(ge=1, le=1 << 20), BeforeValidator(_integral)]
+Seed = Annotated[int, Field(ge=0, le=2**53), BeforeValidator(_integral)]
+ModelName = Annotated[
+    str, Field(min_length=1, max_length=100, description="A model name from GET /api/v1/models.")
+]
+MAX_TEXT_CHARS = 4000  # the schema's statement of the default limit (settings.max_text_chars enforces it)
+
+
+# JSON Schema's "\S" (ECMA-262): anything but these; Python's str.isspace() differs (it also
+# counts \x1c-\x1f and \x85), so the check is written out to match what the schema says.
+_NOT_BLANK = re.compile("[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]")
+
+
+def _not_blank(text: str) -> str:
+    if not _NOT_BLANK.search(text):
+        raise ValueError("text is empty or only whitespace; type a sentence")
+    return text
+
+
+Text = Annotated[
+    str,
+    AfterValidator(_not_blank),
+    Field(
+        description=f"The text: at least one non-space character, at most {MAX_TEXT_CHARS} characters by default "
+        "(a longer one gets 413), and no more tokens than the model's n_ctx.",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_TEXT_CHARS, "pattern": r"\S"},
+    ),
+]
+
+
+class StrictRequest(BaseModel):
+    """Request bodies: no unknown fields, no type coercion (1.0, "1" and true are not 1)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TraceOptions(StrictRequest):
     parts: list[PartName] | None = Field(
         None,
-        description="Parts to return. Default: every part the model has except `logits` "
-        "(T x vocabulary floats). `predictions` is the top-k, surprisal and entropy.",
+        min_length=1,
+        max_length=len(PART_NAMES),
+        description="Parts to return (omit for the default: every part the model has except `logits`, "
+        "T x vocabulary floats). `predictions` is the top-k, surprisal and entropy.",
     )
-    layers: list[int] | None = Field(None, description="Layer indices to keep (default all).", max_length=64)
-    heads: list[int] | None = Field(
+    layers: list[Index] | None = Field(
+        None, min_length=1, max_length=64, description="Layer indices to keep (omit for all)."
+    )
+    heads: list[Index] | None = Field(
         None,
-        description="Attention heads to keep (default all); models without attention ignore it.",
+        min_length=1,
         max_length=64,
+        description="Attention heads to keep (omit for all); models without attention ignore it.",
     )
-    top_k: int = Field(DEFAULT_TOP_K, ge=1, le=MAX_TOP_K, description="Next-token candidates per position.")
+    top_k: TopK = Field(DEFAULT_TOP_K, description="Next-token candidates per position.")
     encoding: EncodingName = Field(
         "json",
         description="`json`: nested arrays rounded to `decimals`. `f16`: base64 little-endian float16. "
         "`u8`: base64 uint8 codes, value = offset + scale * code. Causal attention in f16/u8 "
         'sends only the lower triangle (`layout: "causal_lower"`).',
     )
-    decimals: int | None = Field(
-        None, ge=0, le=8, description="Decimals for JSON floats (default from settings)."
-    )
+    decimals: Decimals | None = Field(None, description="Decimals for JSON floats (default from settings).")
 
 
 class TraceRequest(TraceOptions):
-    model: str = Field(..., description="A model name from GET /api/v1/models.", max_length=100)
-    text: str = Field(..., description="The text to trace.")
+    model: ModelName
+    text: Text
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -61,12 +110,26 @@ class TraceRequest(TraceOptions):
     )
 
 
+def _distinct(names: list[str]) -> list[str]:
+    if len(set(names)) != len(names):
+        raise ValueError(f"models must be distinct; got {names}")
+    return names
+
+
 class CompareRequest(TraceOptions):
-    models: list[str] = Field(..., min_length=2, max_length=4, description="2 to 4 distinct model names.")
-    text: str
+    models: Annotated[
+        list[ModelName],
+        AfterValidator(_distinct),
+        Field(
+            min_length=2,
+            max_length=4,
+            json_schema_extra={"uniqueItems": True},
+            description="2 to 4 distinct model names.",
+        ),
+    ]
+    text: Text
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"models": ["transformer", "lstm"], "text": "The cat sat on the mat.", "layers": [0]},
@@ -203,3 +266,67 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
+
+
+class StepsRequest(StrictRequest):
+    model: ModelName
+    text: Text
+    layer: Index = Field(0, description="The layer to open.")
+
+
+class AttentionStepsRequest(StepsRequest):
+    head: Index = Field(0, description="The head to follow.")
+    query: Index | None = Field(None, description="The query token's position (default: the last token).")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"model": "transformer", "text": "The cat sat on the mat.", "layer": 1, "head": 2}]
+        }
+    )
+
+
+class RecurrenceStepsRequest(StepsRequest):
+    t: Index | None = Field(None, description="The step (token position) to open (default: the last).")
+    units: list[Index] | None = Field(
+        None, min_length=1, max_length=1024, description="Units to show (default: every unit)."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"model": "lstm", "text": "The cat sat on the mat.", "layer": 1, "t": 3}]
+        }
+    )
+
+
+class MemoryRequest(StepsRequest):
+    max_distance: Index | None = Field(
+        None, description="Largest distance measured (default: the whole text)."
+    )
+
+
+class GenerateRequest(StrictRequest):
+    model: ModelName
+    prompt: Text
+    max_new_tokens: NewTokens = Field(40, description="Tokens to generate at most.")
+    strategy: Literal["greedy", "sample"] = Field("greedy", description="Argmax, or a draw from the softmax.")
+    temperature: float = Field(1.0, gt=0, le=100, description="Sampling temperature (sample only).")
+    top_k: SampleTopK | None = Field(None, description="Sample among the k most likely tokens only.")
+    seed: Seed | None = Field(None, description="Seed: the same seed gives the same tokens.")
+    stream: bool = Field(
+        False, description="Stream one JSON line per token (application/x-ndjson) instead of one JSON answer."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"model": "transformer", "prompt": "It was a dark and stormy night,", "max_new_tokens": 20},
+                {
+                    "model": "lstm",
+                    "prompt": "Once upon a time",
+                    "strategy": "sample",
+                    "temperature": 0.8,
+                    "seed": 7,
+                },
+            ]
+        }
+    )

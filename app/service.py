@@ -73,10 +73,7 @@ def get_model(registry: Registry, name: str) -> LanguageModel:
 
 
 def check_text(text: str, settings: Settings) -> None:
-    if not text.strip():
-        raise ProblemError(
-            422, "Empty text", "text is empty or only whitespace; type a sentence", "empty-text"
-        )
+    """The character limit (the schema has already refused empty and blank texts)."""
     if len(text) > settings.max_text_chars:
         raise ProblemError(
             413,

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .bptt import embedding_gradients
-from .errors import InfluenceTooLongError
+from .errors import ChoiceError, InfluenceTooLongError
 from .lm import LanguageModel
 from .net import TracedNet
 from .recurrent import RecurrentLM
@@ -136,11 +136,12 @@ def occlusion_map(net: TracedNet, ids: Tensor, targets: Tensor, neutral_id: int)
 def influence(lm: LanguageModel, text: str, method: Method = "gradient") -> Influence:
     """The influence map of every earlier token on every next-token prediction of ``text``.
 
-    Raises ``EmptyTextError``, ``TooLongError`` (over the model's n_ctx) or
-    ``InfluenceTooLongError`` (over ``MAX_INFLUENCE_TOKENS``).
+    Raises ``EmptyTextError``, ``TooLongError`` (over the model's n_ctx),
+    ``InfluenceTooLongError`` (over ``MAX_INFLUENCE_TOKENS``) or ``ChoiceError`` (an unknown
+    method).
     """
     if method not in METHODS:
-        raise ValueError(f"unknown influence method {method!r}; choose one of {', '.join(METHODS)}")
+        raise ChoiceError("method", method, METHODS)
     tokens = lm.tokenizer.encode(text)
     lm.check_length(len(tokens))
     if len(tokens) > MAX_INFLUENCE_TOKENS:

@@ -250,9 +250,10 @@ def probe_model(
 
 
 def _rounded(value: Any, digits: int = 5) -> Any:
-    """Floats to ``digits`` significant digits, for compact cards."""
+    """Floats to ``digits`` significant digits, for compact cards; NaN and infinity (which JSON
+    lacks) to None."""
     if isinstance(value, float):
-        return float(f"{value:.{digits}g}")
+        return float(f"{value:.{digits}g}") if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _rounded(v, digits) for k, v in value.items()}
     if isinstance(value, list | tuple):

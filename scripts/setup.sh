@@ -16,6 +16,8 @@ echo "==> installing attenzione$extras (torch==2.13.0 CPU and pinned dependencie
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras" 2>&1 \
   | grep -v "is ignored: it is neither a file nor a directory" || true
 .venv/bin/python -c "import torch, app, models; print('==> torch', torch.__version__, 'ready')"
+echo "==> plotly.js precompressed into build/assets (once)"
+.venv/bin/python -m app.assets
 
 if [ "${1:-}" = "--dev" ]; then
   if ! command -v chromium >/dev/null; then

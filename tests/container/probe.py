@@ -120,8 +120,11 @@ def check_pages(base: str) -> None:
     for path, kind in (("/", "text/html"), ("/compare", "text/html"), ("/static/css/app.css", "text/css")):
         status, body, ctype = request(f"{base}{path}")
         check(status == 200 and ctype.startswith(kind) and body, f"GET {path}: HTTP {status} {ctype}")
-    status, body, _ = request(f"{base}/vendor/plotly.min.js")
-    check(status == 200 and len(body) > 1_000_000, f"GET /vendor/plotly.min.js: HTTP {status}, {len(body)} B")
+    page = request(f"{base}/")[1].decode()
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    check(len(scripts) == 1 and "plotly" in scripts[0], f"the page's classic scripts: {scripts}")
+    status, body, _ = request(f"{base}{scripts[0]}")
+    check(status == 200 and len(body) > 1_000_000, f"GET {scripts[0]}: HTTP {status}, {len(body)} B")
     print("ok: pages /, /compare, static CSS and plotly.js served")
 
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from models import influence as inf
-from models.errors import InfluenceTooLongError
+from models.errors import ChoiceError, InfluenceTooLongError
 from models.lm import LanguageModel
 from models.net import TracedNet
 from models.tokenizer import Tokenizer
@@ -165,7 +165,7 @@ def test_texts_over_the_influence_limit_are_refused_with_the_limit_named(tokeniz
     with pytest.raises(InfluenceTooLongError, match=str(inf.MAX_INFLUENCE_TOKENS)) as info:
         inf.influence(lm, text)
     assert (info.value.n_tokens, info.value.limit) == (inf.MAX_INFLUENCE_TOKENS + 1, inf.MAX_INFLUENCE_TOKENS)
-    with pytest.raises(ValueError, match="gradient, occlusion"):
+    with pytest.raises(ChoiceError, match="gradient, occlusion"):
         inf.influence(lm, "the", "saliency")  # type: ignore[arg-type]
 
 

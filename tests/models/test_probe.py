@@ -1,20 +1,14 @@
 """The probe suite (``models.probe``, ``models.agreement``): each probe on the tiny models
 (shapes, determinism), a planted behaviour detected by each (a copier copies at every gap, a
 subject-reading oracle agrees, a context-blind model's loss ignores k, hand-set attention
-scores 1 on its head), the gradient curve against float64 finite differences, and the cards
-written with the results."""
+scores 1 on its head), and the gradient curve against float64 finite differences."""
 
 from __future__ import annotations
 
 import copy
 import json
 import math
-import os
-import subprocess
-import sys
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
@@ -23,16 +17,13 @@ from torch import nn
 from models import probe
 from models.agreement import ATTRACTORS, NOUNS, STRUCTURES, make_pairs, verb_logit_margins, wilson
 from models.copying import CopyProbe, common_words
-from models.data import data_dir
 from models.lm import LanguageModel
 from models.net import Internals, TracedNet
 from models.spec import AttentionKind, ModelSpec
 from models.tokenizer import Tokenizer
 from tests.models.test_copying import Oracle
 from tests.models.test_influence import _finite_difference_gradients
-from tests.tiny import write_tiny_checkpoints
 
-ROOT = Path(__file__).resolve().parents[2]
 PROSE = (
     "It is a truth universally acknowledged, that a single man in possession of a good fortune, "
     "must be in want of a wife. However little known the feelings or views of such a man may be "
@@ -43,7 +34,7 @@ PROSE = (
 CFG = probe.ProbeConfig(
     copy_words=8,
     copy_sequences=4,
-    gaps=(0, 16, 64),
+    gaps=(0, 16, 200),  # the last fits no tiny model
     agreement_pairs=6,
     context_ks=(1, 2, 4, 8, 16, 32),
     context_targets=6,
@@ -258,33 +249,3 @@ def test_a_head_that_writes_nothing_costs_nothing_when_ablated(
     costs = torch.tensor(probe.heads(net, data, CFG)["ablation_bits"])
     assert costs[1, 0] == 0.0 and (costs.flatten()[[0, 1, 3]].abs() > 1e-4).all()
     assert all(not block.attn.proj._forward_pre_hooks for block in net.blocks)
-
-
-def _cards(folder: Path) -> dict[str, dict[str, Any]]:
-    return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json") if p.stem != "tokenizer"}
-
-
-@pytest.mark.skipif(not data_dir().is_dir(), reason="training corpus not available")
-def test_attenzione_probe_writes_the_results_into_each_card_and_keeps_the_rest(tmp_path: Path) -> None:
-    folder = write_tiny_checkpoints(tmp_path / "models")
-    before = _cards(folder)
-    env = {**os.environ, "ATTENZIONE_MODELS_DIR": str(folder), "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "app.cli", "probe", "--quick", "--threads", "1"]
-    result = subprocess.run(
-        [*command, "--models", "transformer", "rnn", "--no-write-cards"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "**Number agreement**" in result.stdout and "| transformer |" in result.stdout
-    assert _cards(folder) == before
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    after = _cards(folder)
-    for name, card in after.items():
-        assert {k: v for k, v in card.items() if k != "probes"} == before[name]
-        assert card["probes"]["version"] == probe.PROBES_VERSION
-        assert (card["probes"]["heads"] is None) == (name != "transformer")
