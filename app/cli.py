@@ -1,4 +1,4 @@
-"""The ``attenzione`` command: serve, models, trace, generate."""
+"""The ``attenzione`` command: serve, models, trace, generate, probe."""
 
 from __future__ import annotations
 
@@ -146,6 +146,12 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe(args: argparse.Namespace) -> int:
+    from models.probe import run
+
+    return run(get_settings().models_dir, args)
+
+
 def _top_k(value: str) -> int:
     """--top-k as the API takes it: 1 to MAX_TOP_K (torch.topk fails on k < 0)."""
     try:
@@ -218,6 +224,16 @@ def _translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_probe(sub: argparse._SubParsersAction) -> None:
+    from models.probe import add_arguments
+
+    pr = sub.add_parser(
+        "probe", help="run the probe suite (python -m models.probe) and store it in the cards"
+    )
+    add_arguments(pr)
+    pr.set_defaults(func=_probe)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="attenzione", description="See inside small language models.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -242,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tl.add_argument("--beam", type=int, default=1, help="1: greedy; 2 to 8: beam search")
     tl.add_argument("--target", help="a French translation to score and align instead")
     tl.set_defaults(func=_translate)
+    _add_probe(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # unavailable models are shown in the output
     return int(args.func(args))

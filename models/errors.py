@@ -104,3 +104,15 @@ class MissingPartError(ValueError):
     def __init__(self, model: str, architecture: str, lacks: str, choose: str) -> None:
         self.model = model
         super().__init__(f"model {model!r} ({architecture}) has no {lacks}; choose {choose}")
+
+
+class InfluenceTooLongError(TextError):
+    """Text longer than influence maps accept: their cost grows with the square of its length."""
+
+    def __init__(self, n_tokens: int, limit: int) -> None:
+        self.n_tokens = n_tokens
+        self.limit = limit
+        super().__init__(
+            f"text is {n_tokens} tokens long but influence maps take at most {limit} tokens "
+            f"(their cost grows with the square of the length); shorten it by at least {n_tokens - limit} tokens"
+        )

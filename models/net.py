@@ -18,6 +18,7 @@ class TracedNet(nn.Module):
     it has in ``spec``."""
 
     cfg: Any
+    wte: nn.Embedding  # token embeddings [d_vocab, d_embed], tied with the output
 
     @property
     def spec(self) -> ModelSpec:
@@ -29,3 +30,17 @@ class TracedNet(nn.Module):
 
     def forward_trace(self, idx: torch.Tensor) -> tuple[torch.Tensor, Internals]:
         raise NotImplementedError
+
+    def features(self, tok_emb: torch.Tensor) -> torch.Tensor:
+        """Token embeddings [B, T, d_embed] -> the top layer's output [B, T, d_out], before
+        unembedding; ``forward(idx)`` is ``unembed(features(wte(idx)))``."""
+        raise NotImplementedError
+
+    def unembed(self, x: torch.Tensor) -> torch.Tensor:
+        """The top layer's output [..., d_out] -> logits [..., d_vocab]."""
+        raise NotImplementedError
+
+    def forward_embedded(self, tok_emb: torch.Tensor) -> torch.Tensor:
+        """Logits [B, T, d_vocab] from token embeddings [B, T, d_embed] instead of ids, for
+        gradients with respect to the embeddings (``models.influence``)."""
+        return self.unembed(self.features(tok_emb))

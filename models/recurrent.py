@@ -132,6 +132,13 @@ class RecurrentLM(TracedNet):
     def unembed(self, h: torch.Tensor) -> torch.Tensor:
         return self.proj(h) @ self.wte.weight.T  # tied: [..., d_vocab]
 
+    def features(self, tok_emb: torch.Tensor) -> torch.Tensor:
+        """Token embeddings [B, T, d_embed] -> the top layer's h [B, T, d_hidden]."""
+        x = self.drop(tok_emb)
+        for layer in self.layers:
+            x = self.drop(layer(x)[0])
+        return x
+
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         x = self.drop(self.wte(idx))  # [B, T, d_embed]
         for layer in self.layers:

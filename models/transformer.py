@@ -159,6 +159,16 @@ class Transformer(TracedNet):
     def unembed(self, x: torch.Tensor) -> torch.Tensor:
         return self.ln_f(x) @ self.wte.weight.T  # tied: [B, T, d_vocab]
 
+    def features(self, tok_emb: torch.Tensor) -> torch.Tensor:
+        """Token embeddings [B, T, d_model] -> resid_post of the last block; block 0 reads
+        tok_emb + wpe. Attention is written out (as in ``forward_trace``), so ``torch.func``
+        can batch a backward pass through it."""
+        x = self.drop(tok_emb + self.wpe(torch.arange(tok_emb.shape[1], device=tok_emb.device)))
+        for block in self.blocks:
+            assert isinstance(block, Block)
+            x = block.forward_trace(x)[0]
+        return x
+
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         x = self.drop(self.embed(idx))
         for block in self.blocks:
