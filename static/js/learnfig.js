@@ -54,7 +54,7 @@ const fmt = (v) => (v === null || v === undefined || Number.isNaN(v) ? "–" : N
  * masked (row indices drawn greyed: keys the query may not see), colorscale, zmin/zmax.
  */
 export function vectorFigure(rows, opts = {}) {
-  const z = rows.map((r) => Array.from(r.values, Number));
+  const z = rows.map((r) => Array.from(r.values, (v) => (v === null ? null : Number(v)))); // null: no value (a gap)
   const m = opts.range ?? (absMax(z) || 1);
   const names = rows.map((r) => r.name);
   const ys = names.map((_, i) => i);
@@ -65,6 +65,7 @@ export function vectorFigure(rows, opts = {}) {
     x: z[0].map((_, j) => j),
     y: ys,
     colorscale: opts.colorscale ?? PUOR,
+    hoverongaps: false,
     zmin: opts.zmin ?? -m,
     zmax: opts.zmax ?? m,
     colorbar: { thickness: 10, len: 1, outlinewidth: 0, tickfont: { size: 10 } },

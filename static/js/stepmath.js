@@ -192,6 +192,32 @@ export function recurrenceChecks(s) {
 
 /* ---------- measures ---------- */
 
+/** Text of about `L` tokens from `text` (T tokens): repeated or cut at a space; `r` varies
+ * the cut so that repeated runs are new texts (the server caches what it has seen). */
+export function sized(text, T, L, r = 0) {
+  const perToken = Math.max(1, text.length / Math.max(1, T));
+  const want = Math.max(1, Math.round(L * perToken));
+  let out = text;
+  while (out.length < want) out += ` ${text}`;
+  if (out.length > want) {
+    const cut = out.lastIndexOf(" ", want);
+    out = out.slice(0, cut > 0 ? cut : want);
+  }
+  return `${r ? `${r} ` : ""}${out}`;
+}
+
+/** The units a table shows: the chosen ones in range, else the `n` of largest |h_t|. */
+export function shownUnits(chosen, traceH, n = 6, max = 12) {
+  const D = traceH.length;
+  const valid = (chosen ?? []).filter((u) => u >= 0 && u < D).slice(0, max);
+  if (valid.length) return valid;
+  return Array.from(traceH, (v, u) => [Math.abs(v), u])
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+    .slice(0, n)
+    .map((p) => p[1])
+    .sort((a, b) => a - b);
+}
+
 /** Steps one after another to read T tokens: a layer that attends computes every position
  * at once (one step per layer); a recurrent layer needs h_{t−1} before h_t (T per layer). */
 export function sequentialSteps(spec, T) {

@@ -9,7 +9,7 @@ import { ApiError, fetchInfluence, fetchMemory, pageUrl, timeTrace } from "../ap
 import { byIds } from "../dom.js";
 import { barsFigure, linesFigure, memoryFigure } from "../learnfig.js";
 import { createPlot } from "../plot.js";
-import { influenceByDistance, median, probesOf, sequentialSteps, unitsByHalfLife } from "../stepmath.js";
+import { influenceByDistance, median, probesOf, sequentialSteps, sized, unitsByHalfLife } from "../stepmath.js";
 import { term } from "../tooltip.js";
 import { pageLink } from "./common.js";
 
@@ -126,20 +126,6 @@ export function parallelSection(ctx) {
       );
     },
   };
-}
-
-/** Text of about `L` tokens from `text` (T tokens): repeated or cut at a space; `r` varies
- * the cut so that repeated runs are new texts (the server caches what it has seen). */
-export function sized(text, T, L, r = 0) {
-  const perToken = Math.max(1, text.length / Math.max(1, T));
-  const want = Math.max(1, Math.round(L * perToken));
-  let out = text;
-  while (out.length < want) out += ` ${text}`;
-  if (out.length > want) {
-    const cut = out.lastIndexOf(" ", want);
-    out = out.slice(0, cut > 0 ? cut : want);
-  }
-  return `${r ? `${r} ` : ""}${out}`;
 }
 
 /** The probe suite's results, from the model cards (no request). */

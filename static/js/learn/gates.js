@@ -9,10 +9,9 @@ import { fetchRecurrenceSteps, pageUrl } from "../api.js";
 import { byIds, el } from "../dom.js";
 import { vectorFigure } from "../learnfig.js";
 import { createPlot } from "../plot.js";
-import { recurrenceChecks } from "../stepmath.js";
+import { recurrenceChecks, shownUnits } from "../stepmath.js";
 import { checksSummary, fillTable, num, pageLink, renderChecks } from "./common.js";
 
-const UNITS_SHOWN = 6; // when none are chosen: the most active units at t
 const MAX_UNITS = 12;
 
 const EQUATIONS = {
@@ -29,18 +28,6 @@ const EQUATIONS = {
     state: "h_t = tanh(W·x_t + U·h_{t−1} + b)",
   },
 };
-
-/** The units a table shows: the chosen ones in range, else the `n` of largest |h_t|. */
-export function shownUnits(chosen, traceH, n = UNITS_SHOWN) {
-  const D = traceH.length;
-  const valid = (chosen ?? []).filter((u) => u >= 0 && u < D).slice(0, MAX_UNITS);
-  if (valid.length) return valid;
-  return Array.from(traceH, (v, u) => [Math.abs(v), u])
-    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
-    .slice(0, n)
-    .map((p) => p[1])
-    .sort((a, b) => a - b);
-}
 
 /** The section. `ctx`: {store, models() (recurrent ones)}. */
 export function gatesSection(ctx) {
