@@ -108,9 +108,8 @@ class Saturated(ProblemError):
         )
 
 
-# Responses reach tens of MB (a 4-model compare with logits at 256 tokens is ~75 MB), so
-# the cache is bounded in bytes as well as in entries.
-CACHE_MAX_BYTES = 256 << 20
+# Responses reach tens of MB, so the cache is bounded in bytes as well as in entries.
+CACHE_MAX_BYTES = 64 << 20
 
 
 class InferenceRunner:

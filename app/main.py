@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.registry = Registry.load(settings.models_dir)
         app.state.outbox = Outbox(settings.max_pending_bytes)
         app.state.runner = InferenceRunner(
-            settings.max_concurrency, settings.queue_timeout_s, settings.cache_size
+            settings.max_concurrency, settings.queue_timeout_s, settings.cache_size, settings.cache_max_bytes
         )
         log.info(
             "models ready: %s; unavailable: %s", app.state.registry.available, app.state.registry.unavailable

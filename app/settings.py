@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     queue_timeout_s: float = Field(2.0, ge=0, description="How long a request waits for a slot before 503.")
     decimals: int = Field(4, ge=0, le=8, description="Default float decimals in JSON encoding.")
     cache_size: int = Field(256, ge=0, description="Responses kept in the LRU cache; 0 turns it off.")
+    cache_max_bytes: int = Field(64 << 20, ge=0, description="Bytes of responses kept in the cache, at most.")
     max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted.")
     max_response_bytes: int = Field(
         32 << 20,

@@ -105,13 +105,13 @@ def summary(
     name: str, statuses: Counter[str], latencies: list[float], before: float, after: float
 ) -> list[str]:
     q = statistics.quantiles(latencies, n=100)
-    other = sum(v for k, v in statuses.items() if k not in ("200", "503"))
+    other = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()) if k not in ("200", "503")) or "0"
     return [
         name,
         f"{sum(statuses.values()):,}",
         f"{statuses['200']:,}",
         f"{statuses['503']:,}",
-        f"{other:,}",
+        other,
         f"{q[49] * 1000:.0f}",
         f"{q[98] * 1000:.0f}",
         f"{before:.0f} -> {after:.0f}",
@@ -159,6 +159,8 @@ def main() -> int:
                     )
                 )
                 start += args.burst
+                time.sleep(2)  # idle: what the server keeps once the burst is over
+                rows.append([f"round {k + 1}: idle 2 s", "", "", "", "", "", "", f"{rss_mb(proc.pid):.0f}"])
         finally:
             stop(proc)
     header = ["load", "requests", "200", "503", "other/lost", "p50 ms", "p99 ms", "server RSS MB"]

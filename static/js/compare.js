@@ -41,6 +41,10 @@ const page = openPage({
     request: (st, signal) =>
       fetchCompare({ models: st.models, text: st.text, parts: partsFor(st), top_k: catalog.default_top_k }, signal),
     render: (res) => {
+      // until the columns can show a refusal of their own, a model that refused the text
+      // (more tokens than its n_ctx) fails the view with its reason
+      const refused = res.models.find((m) => m.error);
+      if (refused) throw { title: refused.error.title, detail: refused.error.detail };
       // each model's response with its tokens, read as a trace by the controllers
       const columns = res.models.map((m) => ({ ...m, tokens: res.tokenizations[m.tokenizer] }));
       store.set({ trace: { ...res, columns } });
