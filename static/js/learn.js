@@ -111,15 +111,13 @@ const ctx = {
   models,
   view: currentView,
   server: page.boot.server,
+  endpoints: page.boot.endpoints ?? {},
   catalogModel: named,
   prompt: () => settled?.text ?? store.get().text,
   select: follow,
   open(layer, head, jump) {
     store.set({ layer, head });
-    if (jump) {
-      location.hash = "#attention";
-      document.getElementById("attention-h").focus({ preventScroll: true });
-    }
+    if (jump) document.getElementById("attention-h").focus(); // and scrolls there
   },
 };
 

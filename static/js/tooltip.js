@@ -154,5 +154,6 @@ if (typeof document !== "undefined") {
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "Escape") hide();
   });
-  window.addEventListener("scroll", () => hide(), { passive: true, capture: true });
+  // a tooltip is fixed on the screen: follow its element when the page scrolls
+  window.addEventListener("scroll", () => shown && place(shown.tip, shown.owner), { passive: true, capture: true });
 }

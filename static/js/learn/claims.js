@@ -232,6 +232,12 @@ export function influenceSection(ctx) {
     id: "influence",
     key: (view) => `${view.text}|${view.imethod}`,
     async load(view, signal) {
+      if (!ctx.endpoints?.influence) {
+        note.textContent = "This server does not measure influence yet.";
+        plot.node.hidden = true;
+        document.getElementById("influence-method").disabled = true;
+        return;
+      }
       const models = ctx.models().slice(0, 4);
       let res;
       try {
