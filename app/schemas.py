@@ -375,8 +375,14 @@ class TranslateRequest(StrictRequest):
         json_schema_extra={
             # Exactly one of "model" and "models" names the models (the validator below).
             "anyOf": [
-                {"required": ["model"], "properties": {"model": {"type": "string"}, "models": {"type": "null"}}},
-                {"required": ["models"], "properties": {"models": {"type": "array"}, "model": {"type": "null"}}},
+                {
+                    "required": ["model"],
+                    "properties": {"model": {"type": "string"}, "models": {"type": "null"}},
+                },
+                {
+                    "required": ["models"],
+                    "properties": {"models": {"type": "array"}, "model": {"type": "null"}},
+                },
             ],
             "examples": [
                 {"model": "transformer-enfr", "text": "I am cold.", "beam": 4},
@@ -386,7 +392,7 @@ class TranslateRequest(StrictRequest):
                     "encoding": "f16",
                 },
                 {"model": "lstm-enfr", "text": "I am cold.", "target": "J'ai froid."},
-            ]
+            ],
         }
     )
 

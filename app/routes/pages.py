@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,21 @@ def _boot(request: Request) -> dict[str, Any]:
     return {"samples": SAMPLES, "max_text_chars": getattr(settings, "max_text_chars", None)}
 
 
-def _page(request: Request, name: str, page: str) -> HTMLResponse:
+def _server(request: Request) -> dict[str, Any]:
+    """What /learn says about the machine its timings come from."""
+    import torch  # loaded already with the models; imported here so the pages need no torch at import
+
+    settings = getattr(request.app.state, "settings", None)
+    return {
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "max_concurrency": getattr(settings, "max_concurrency", None),
+    }
+
+
+def _page(request: Request, name: str, page: str, **extra: Any) -> HTMLResponse:
     return templates.TemplateResponse(
-        request=request, name=name, context={"page": page, "boot": _boot(request)}
+        request=request, name=name, context={"page": page, "boot": {**_boot(request), **extra}}
     )
 
 
@@ -66,6 +79,19 @@ async def explore(request: Request) -> HTMLResponse:
 @router.get("/compare", response_class=HTMLResponse)
 async def compare(request: Request) -> HTMLResponse:
     return _page(request, "compare.html", "compare")
+
+
+def _endpoints(request: Request) -> dict[str, bool]:
+    """Which optional endpoints this server has (/learn leaves out what it cannot ask for,
+    rather than show a failed request); FastAPI includes routers lazily, so ask its schema,
+    which it builds once."""
+    paths = request.app.openapi()["paths"]
+    return {"influence": "/api/v1/influence" in paths}
+
+
+@router.get("/learn", response_class=HTMLResponse)
+async def learn(request: Request) -> HTMLResponse:
+    return _page(request, "learn.html", "learn", server=_server(request), endpoints=_endpoints(request))
 
 
 @router.get(PLOTLY_URL)

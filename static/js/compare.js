@@ -13,6 +13,7 @@ import { download, el, fillSelect, showError } from "./dom.js";
 import { colourAt, inkFor, toCsv } from "./figures.js";
 import { openPage } from "./page.js";
 import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
+import { explain, VIEW_TERMS } from "./tooltip.js";
 import { comparisonRows, mapToken } from "./views.js";
 
 const SCHEMA = {
@@ -202,6 +203,8 @@ function syncControls(st = store.get()) {
   // a part no column draws shows as the first one, as the columns fall back to their first
   fillSelect(dom.part, [...parts.values()], parts.has(st.part) ? st.part : parts.keys().next().value);
   dom.part.disabled = !parts.size;
+  explain(dom.view, VIEW_TERMS[st.view]); // the glossary's word on what each select shows
+  explain(dom.part, dom.part.value);
 }
 
 function clear() {

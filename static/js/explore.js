@@ -15,6 +15,7 @@ import { afterPaint, download, el, fillSelect, showError } from "./dom.js";
 import { selectionShape, toCsv } from "./figures.js";
 import { openPage } from "./page.js";
 import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
+import { explain, term, VIEW_TERMS } from "./tooltip.js";
 import { keyboardGrid, renderPredictions } from "./widgets.js";
 
 const SCHEMA = {
@@ -179,7 +180,7 @@ function syncControls(st = store.get()) {
     kindsShown = kinds;
     dom.kindOptions.replaceChildren(
       ...cs.map((x) =>
-        el("label", { class: "kind" }, el("input", { type: "radio", name: "kind", value: x.id }), ` ${x.label}`),
+        el("label", { class: "kind" }, el("input", { type: "radio", name: "kind", value: x.id }), " ", kindLabel(x)),
       ),
     );
   }
@@ -190,7 +191,12 @@ function syncControls(st = store.get()) {
     if (!panel.hidden) panel.querySelector("legend").textContent = c.label;
   }
   if (c) binder.sync(c, st);
+  explain(document.getElementById("view"), VIEW_TERMS[st.view]); // the glossary's word on what each select shows
+  explain(document.getElementById("part"), st.view);
 }
+
+/** A controller's name in the chooser, explained by the glossary when it has the term. */
+const kindLabel = (c) => (c.views.length === 1 ? term(c.views[0].value, c.label) : term(c.id.split(":")[0], c.label));
 
 function clear() {
   store.set({ trace: null });

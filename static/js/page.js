@@ -11,6 +11,7 @@ import { $, byIds, fillSelect, setStatus, showError } from "./dom.js";
 import { SURPRISAL_MAX } from "./figures.js";
 import { plotlyReady } from "./plot.js";
 import { createFocus, createStore, debounce, readQuery, syncUrl } from "./state.js";
+import { attachTips } from "./tooltip.js";
 import { createStrip, stripLegend } from "./widgets.js";
 
 /** Quiet time after the last keystroke before a request is sent. */
@@ -52,6 +53,7 @@ export function openPage({ schema, ids = [], run: how, copied = "Link copied." }
   );
   if (boot.max_text_chars) dom.text.maxLength = boot.max_text_chars;
   stripLegend(dom.legend, SURPRISAL_MAX);
+  attachTips(document.body); // every [data-term] of the template explains its glossary term
 
   const runner = createRunner(store, dom, strip, how);
   wireText(store, dom, focus, boot, runner.run, copied);

@@ -6,6 +6,7 @@
 import { el } from "./dom.js";
 import { colourAt, inkFor } from "./figures.js";
 import { cellBox, cellIndex, gridMove } from "./gridnav.js";
+import { term } from "./tooltip.js";
 
 /**
  * Keyboard access to a thumbnail grid drawn by plotly: `node` (role="grid", laid over the
@@ -199,7 +200,7 @@ function moveWithKeys(strip, ev) {
 export function stripLegend(node, max) {
   const stops = Array.from({ length: 9 }, (_, i) => colourAt((i / 8) * max)).join(",");
   node.replaceChildren(
-    el("span", {}, "surprisal"),
+    term("surprisal"),
     el("span", { class: "ramp", style: `background:linear-gradient(90deg,${stops})`, "aria-hidden": "true" }),
     el("span", {}, `0 – ${max}+ bits`),
   );
@@ -226,11 +227,11 @@ export function renderPredictions(node, trace, strings, t) {
   const actual =
     next === undefined
       ? el("p", { class: "muted" }, "End of text: no next token to score.")
-      : el("p", {}, "actual next ", el("code", {}, next), `: ${bits.toFixed(2)} bits surprisal`);
+      : el("p", {}, "actual next ", el("code", {}, next), `: ${bits.toFixed(2)} bits `, term("surprisal"));
   node.replaceChildren(
     el("h3", {}, "After ", el("code", {}, strings[t]), ` (#${t})`),
     el("ol", { class: "preds" }, ...items),
     actual,
-    el("p", { class: "muted" }, `entropy ${p.entropy_bits[t].toFixed(2)} bits`),
+    el("p", { class: "muted" }, term("entropy"), ` ${p.entropy_bits[t].toFixed(2)} bits`),
   );
 }

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.harness import ROOT, build_tiny_models, launch_chromium, run_server
+from tests.browser.harness import ROOT, add_probes, build_tiny_models, launch_chromium, run_server
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -26,7 +26,9 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))
+    """The four tiny models; the Transformer's and the LSTM's cards carry probe results, the
+    GRU's and the RNN's none (as before the probe suite has run)."""
+    return add_probes(build_tiny_models(tmp_path_factory.mktemp("tiny-models")))
 
 
 @pytest.fixture(scope="session")
