@@ -138,6 +138,47 @@ class CompareRequest(TraceOptions):
     )
 
 
+class InfluenceRequest(StrictRequest):
+    models: Annotated[
+        list[ModelName],
+        AfterValidator(_distinct),
+        Field(
+            min_length=1,
+            max_length=4,
+            json_schema_extra={"uniqueItems": True},
+            description="1 to 4 distinct language models.",
+        ),
+    ]
+    text: Text
+    method: Literal["gradient", "occlusion"] = Field(
+        "gradient",
+        description="gradient: gradient x input, <d log p(x_{t+1}) / d e_s, e_s> (with the gradient's norm); "
+        "occlusion: the change in log p(x_{t+1}) when token s is replaced by a neutral token.",
+    )
+    encoding: EncodingName = Field(
+        "json", description='As for /trace: f16 and u8 send the lower triangle (`layout: "causal_lower"`).'
+    )
+    decimals: Decimals | None = Field(None, description="Decimals for JSON floats (default from settings).")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "models": ["transformer", "lstm"],
+                    "text": "The keys to the cabinet are",
+                    "method": "gradient",
+                },
+                {
+                    "models": ["gru"],
+                    "text": "It was the best of times.",
+                    "method": "occlusion",
+                    "encoding": "f16",
+                },
+            ]
+        }
+    )
+
+
 class EncodedArray(BaseModel):
     shape: list[int]
     encoding: EncodingName
@@ -221,6 +262,39 @@ class CompareResponse(BaseModel):
     decimals: int
 
 
+class InfluenceModelPublic(BaseModel):
+    model: str
+    family: str
+    tokenizer: str = Field(..., description="Key into `tokenizations`.")
+    influence: EncodedArray | None = Field(
+        None,
+        description="[T, T]: row t is the prediction of token t+1, column s <= t an earlier token; positive: "
+        "token s made the actual next token more likely. Above the diagonal exactly 0; the last row, which "
+        "predicts nothing, is NaN (null in json).",
+    )
+    grad_norm: EncodedArray | None = Field(
+        None, description="[T, T]: ||d log p(x_{t+1}) / d e_s|| (method gradient only)."
+    )
+    logp: list[float | None] | None = Field(
+        None, description="log p(x_{t+1}) in nats at each position; null at the last."
+    )
+    neutral_token: int | None = Field(None, description="Occlusion's replacement token id.")
+    error: Problem | None = Field(
+        None, description="Why this model gave no map (e.g. more tokens than its n_ctx)."
+    )
+
+
+class InfluenceResponse(BaseModel):
+    api_version: Literal["v1"]
+    text: str
+    method: Literal["gradient", "occlusion"]
+    max_tokens: int = Field(..., description="The longest text (in tokens) influence maps accept.")
+    tokenizations: dict[str, TokenizationPublic]
+    models: list[InfluenceModelPublic]
+    encoding: EncodingName
+    decimals: int
+
+
 class AttentionKindPublic(BaseModel):
     name: str = Field(..., description='"self", or "encoder_self", "decoder_self", "cross".')
     causal: bool = Field(..., description="Keys after the query are masked (the upper triangle is 0).")
@@ -274,6 +348,9 @@ class ModelsResponse(BaseModel):
     parts: list[PartPublic] = Field(..., description="The part registry: every part a trace can carry.")
     default_top_k: int
     max_top_k: int
+    influence: dict[str, Any] = Field(
+        ..., description="Influence maps: their methods and the longest text (max_tokens) they accept."
+    )
     models: list[ModelInfo]
 
 

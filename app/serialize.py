@@ -59,7 +59,13 @@ def _lower_triangle(x: np.ndarray) -> np.ndarray:
     return x.reshape(*x.shape[:-2], t * t).take(_tril_flat(t), axis=-1)
 
 
-def encode_array(x: np.ndarray, encoding: Encoding, decimals: int, causal: bool = False) -> dict[str, Any]:
+def encode_array(
+    x: np.ndarray, encoding: Encoding, decimals: int, causal: bool = False, unit: bool | None = None
+) -> dict[str, Any]:
+    """``x`` for the wire. ``causal``: the last two axes are a lower-triangular matrix, and f16
+    and u8 send only its lower triangle. ``unit``: u8 codes span 0..1 (weights that are
+    probabilities; by default where ``causal``), else the values' own range."""
+    unit = causal if unit is None else unit
     out: dict[str, Any] = {"shape": list(x.shape), "encoding": encoding}
     if encoding == "json":
         out["data"] = orjson.Fragment(dumps_floats(x, decimals))
@@ -70,8 +76,9 @@ def encode_array(x: np.ndarray, encoding: Encoding, decimals: int, causal: bool 
         raw: Any = np.ascontiguousarray(values, dtype="<f2")
         out["dtype"] = "float16"
     else:
-        lo = 0.0 if causal else float(np.nanmin(values)) if values.size else 0.0
-        hi = 1.0 if causal else float(np.nanmax(values)) if values.size else 0.0
+        finite = values[np.isfinite(values)]
+        lo = 0.0 if unit else float(finite.min()) if finite.size else 0.0
+        hi = 1.0 if unit else float(finite.max()) if finite.size else 0.0
         scale = (hi - lo) / 255 or 1.0
         codes = np.rint((np.nan_to_num(values, nan=lo) - lo) / scale)
         raw = np.clip(codes, 0, 255).astype(np.uint8)

@@ -7,14 +7,17 @@ from collections.abc import Callable
 from typing import Any
 
 from models.errors import TextError
+from models.influence import MAX_INFLUENCE_TOKENS, METHODS, influence
 from models.lm import LanguageModel
 from models.spec import DEFAULT_TOP_K, MAX_TOP_K, registry_dict
+from models.tokenizer import Tokens
 from models.translation import TranslationModel
 
 from .errors import ProblemError, problem_body
+from .jsonfloat import round_floats
 from .registry import Entry, Model, Registry
-from .schemas import CompareRequest, TraceOptions
-from .serialize import Selection, dumps, model_trace_payload, tokens_payload
+from .schemas import CompareRequest, InfluenceRequest, TraceOptions
+from .serialize import Selection, dumps, encode_array, model_trace_payload, tokens_payload
 from .settings import Settings
 
 
@@ -49,6 +52,7 @@ def models_payload(registry: Registry) -> dict[str, Any]:
         "parts": registry_dict(),
         "default_top_k": DEFAULT_TOP_K,
         "max_top_k": MAX_TOP_K,
+        "influence": {"methods": list(METHODS), "max_tokens": MAX_INFLUENCE_TOKENS},
         "models": [model_info(e, registry) for e in registry.entries.values()],
     }
 
@@ -192,29 +196,12 @@ def compare_work(
         """Each model applies its own limits: one that refuses the text (too many tokens for
         its n_ctx) gets an ``error`` entry saying why, and the others are traced; only if
         every model refuses is the whole request refused."""
-        tokenizations: dict[str, Any] = {}
-        entries: list[dict[str, Any]] = []
-        errors: list[TextError] = []
-        for m, sel in zip(models, sels, strict=True):
-            tok_key = tokenizer_id if m.tokenizer is models[0].tokenizer else f"{tokenizer_id}:{m.name}"
-            try:
-                t = m.trace(req.text, top_k=req.top_k)
-            except TextError as exc:
-                errors.append(TextError(f"model {m.name!r}: {exc}"))
-                tokens = m.tokenizer.encode(req.text)
-                tokenizations.setdefault(tok_key, {"n_tokens": len(tokens), **tokens_payload(tokens)})
-                problem = problem_body(
-                    422, "Text cannot be traced", str(errors[-1]), "bad-text", n_ctx=m.n_ctx
-                )
-                entries.append(
-                    {"model": m.name, "family": m.spec.architecture, "tokenizer": tok_key, "error": problem}
-                )
-                continue
-            tokens = t.output_tokens
-            tokenizations.setdefault(tok_key, {"n_tokens": len(tokens), **tokens_payload(tokens)})
-            entries.append({**model_trace_payload(t, sel, m.tokenizer), "tokenizer": tok_key})
-        if len(errors) == len(models):
-            raise TextError("; ".join(map(str, errors)))
+
+        def one(i: int, m: LanguageModel) -> tuple[Tokens, dict[str, Any]]:
+            t = m.trace(req.text, top_k=req.top_k)
+            return t.output_tokens, model_trace_payload(t, sels[i], m.tokenizer)
+
+        tokenizations, entries = each_model(models, req.text, tokenizer_id, "traced", one)
         return dumps(
             {
                 "api_version": "v1",
@@ -223,6 +210,73 @@ def compare_work(
                 "models": entries,
                 "encoding": sels[0].encoding,
                 "decimals": sels[0].decimals,
+            }
+        )
+
+    return work
+
+
+def each_model(
+    models: list[LanguageModel],
+    text: str,
+    tokenizer_id: str,
+    verb: str,
+    one: Callable[[int, LanguageModel], tuple[Tokens, dict[str, Any]]],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run ``one`` for each model; shared tokenisations are stated once. Each model applies
+    its own limits: one that refuses the text (e.g. more tokens than its n_ctx) gets an
+    ``error`` entry saying why, and the others run; only if every model refuses is the whole
+    request refused (``TextError``, a 422)."""
+    tokenizations: dict[str, Any] = {}
+    entries: list[dict[str, Any]] = []
+    errors: list[TextError] = []
+    for i, m in enumerate(models):
+        tok_key = tokenizer_id if m.tokenizer is models[0].tokenizer else f"{tokenizer_id}:{m.name}"
+        try:
+            tokens, entry = one(i, m)
+        except TextError as exc:
+            errors.append(TextError(f"model {m.name!r}: {exc}"))
+            tokens = m.tokenizer.encode(text)
+            problem = problem_body(422, f"Text cannot be {verb}", str(errors[-1]), "bad-text", n_ctx=m.n_ctx)
+            entry = {"model": m.name, "family": m.spec.architecture, "error": problem}
+        tokenizations.setdefault(tok_key, {"n_tokens": len(tokens), **tokens_payload(tokens)})
+        entries.append({**entry, "tokenizer": tok_key})
+    if len(errors) == len(models):
+        raise TextError("; ".join(map(str, errors)))
+    return tokenizations, entries
+
+
+def influence_work(
+    models: list[LanguageModel], req: InfluenceRequest, decimals: int, tokenizer_id: str
+) -> Callable[[], bytes]:
+    enc = req.encoding
+
+    def one(_: int, m: LanguageModel) -> tuple[Tokens, dict[str, Any]]:
+        inf = influence(m, req.text, req.method)
+        entry: dict[str, Any] = {
+            "model": m.name,
+            "family": m.spec.architecture,
+            "influence": encode_array(inf.values, enc, decimals, causal=True, unit=False),
+            "grad_norm": None
+            if inf.grad_norm is None
+            else encode_array(inf.grad_norm, enc, decimals, causal=True, unit=False),
+            "logp": round_floats(inf.logp, decimals),
+            "neutral_token": inf.neutral_id,
+        }
+        return inf.tokens, entry
+
+    def work() -> bytes:
+        tokenizations, entries = each_model(models, req.text, tokenizer_id, "measured", one)
+        return dumps(
+            {
+                "api_version": "v1",
+                "text": req.text,
+                "method": req.method,
+                "max_tokens": MAX_INFLUENCE_TOKENS,
+                "tokenizations": tokenizations,
+                "models": entries,
+                "encoding": enc,
+                "decimals": decimals,
             }
         )
 

@@ -1,4 +1,4 @@
-"""JSON API v1: list models, trace a text, compare models on one text."""
+"""JSON API v1: list models, trace a text, compare models on one text, influence maps."""
 
 from __future__ import annotations
 
@@ -9,9 +9,26 @@ from starlette.responses import Response
 
 from ..budget import Outbox, OutboxResponse, check_budget, estimate_bytes
 from ..deps import OutboxDep, RegistryDep, RunnerDep, SettingsDep
-from ..schemas import CompareRequest, CompareResponse, ModelsResponse, Problem, TraceRequest, TraceResponse
+from ..schemas import (
+    CompareRequest,
+    CompareResponse,
+    InfluenceRequest,
+    InfluenceResponse,
+    ModelsResponse,
+    Problem,
+    TraceRequest,
+    TraceResponse,
+)
 from ..serialize import dumps
-from ..service import check_text, compare_work, get_model, models_payload, selection_for, trace_work
+from ..service import (
+    check_text,
+    compare_work,
+    get_model,
+    influence_work,
+    models_payload,
+    selection_for,
+    trace_work,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -70,4 +87,20 @@ async def compare(
     check_budget(sizes, settings.max_response_bytes, sels[0])
     key = ("compare", tuple(req.models), req.text, tuple(sels), req.top_k)
     content, info = await runner.run(key, compare_work(models, req, sels, registry.tokenizer_id))
+    return _json(content, info, outbox)
+
+
+@router.post("/influence", response_model=InfluenceResponse, responses=ERRORS)
+async def influence(
+    req: InfluenceRequest, registry: RegistryDep, runner: RunnerDep, settings: SettingsDep, outbox: OutboxDep
+) -> Response:
+    """How much each earlier token mattered to each next-token prediction, for 1-4 models on
+    one colour scale: a [T, T] lower-triangular map per model (gradient x input with the
+    gradient's norm, or occlusion). The work grows with T², so texts are limited to
+    `max_tokens` (256) tokens; a model that refuses the text says why in its `error`."""
+    models = [get_model(registry, name) for name in req.models]
+    check_text(req.text, settings)
+    decimals = settings.decimals if req.decimals is None else req.decimals
+    key = ("influence", tuple(req.models), req.text, req.method, req.encoding, decimals)
+    content, info = await runner.run(key, influence_work(models, req, decimals, registry.tokenizer_id))
     return _json(content, info, outbox)
