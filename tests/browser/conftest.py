@@ -63,11 +63,19 @@ class Recorder:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     allowed: list[re.Pattern[str]] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
 
     def allow_console(self, pattern: str) -> None:
         """Accept console errors matching ``pattern`` (a test that provokes an API error:
         Chromium logs the failed fetch)."""
         self.allowed.append(re.compile(pattern))
+
+    def allow_blocked(self, url: str) -> None:
+        """Accept a request for ``url`` that the page's Content-Security-Policy blocks (the
+        browser reports it, then refuses it before anything is sent) and the console error
+        that says so."""
+        self.blocked.append(url)
+        self.allow_console(re.escape(f"Loading the image '{url}' violates"))
 
     def unexpected_errors(self) -> list[str]:
         errs = [e for e in self.console_errors if not any(p.search(e) for p in self.allowed)]
@@ -79,7 +87,7 @@ class Recorder:
             inner = url.removeprefix("blob:")
             if inner.startswith("data:"):
                 continue
-            if urlparse(inner).hostname != "127.0.0.1":
+            if urlparse(inner).hostname != "127.0.0.1" and url not in self.blocked:
                 out.append(url)
         return out
 
