@@ -245,7 +245,7 @@ export const GLOSSARY = {
   },
   "encoder-self-attention": {
     label: "encoder self-attention",
-    text: "The Transformer encoder's attention among the English tokens themselves (not causal: every token sees the whole sentence). A recurrent encoder has none: it reads the tokens one after another.",
+    text: "The Transformer encoder's attention among the English tokens themselves (not causal: every token sees the whole sentence). A recurrent encoder has none: it reads the tokens one at a time (in one direction or both).",
   },
   beam: {
     label: "beam search",

@@ -326,7 +326,7 @@ async function renderMaps() {
 async function renderEncoder(c, entry, st) {
   const kind = attentionKind(c.model.spec, "encoder_self");
   c.encNote.hidden = !st.enc || Boolean(kind);
-  c.encNote.textContent = `${entry.model} declares no encoder self-attention: its encoder reads the English one token after another.`;
+  c.encNote.textContent = `${entry.model} declares no encoder self-attention: its encoder does not attend over the English.`;
   if (!st.enc || !kind) {
     c.enc.node.hidden = true;
     return;
