@@ -238,3 +238,28 @@ def test_an_unavailable_model_shows_its_reason(page: Any, tserver_one: str) -> N
         reason = next(m["reason"] for m in json.loads(res.read())["models"] if m["name"] == "lstm-enfr")
     assert page.inner_text(f"{column('lstm-enfr')} .unavailable") == f"Unavailable: {reason}"
     assert page.locator("#align-lstm-enfr").count() == 0
+
+
+def test_downloads_the_translations_json_the_alignments_csv_and_each_map(page: Any, tserver: str) -> None:
+    import json
+
+    open_translate(page, tserver, text="I am cold.", target="J'ai froid.")
+    with page.expect_download() as dl:
+        page.click("#dl-json")
+    data = json.loads(Path(dl.value.path()).read_text())
+    assert [m["model"] for m in data["models"]] == MODELS and data["encoding"] == "json"
+    assert all(m["translation"] == "J'ai froid." for m in data["models"])
+    with page.expect_download() as dl:
+        page.click("#dl-csv")
+    text = Path(dl.value.path()).read_text()
+    target = data["models"][0]["tokens"]["target"]["strings"]
+    for name in MODELS:
+        block = text.split(f"# {name}: cross-attention")[1].split("\n# ")[0].strip().splitlines()
+        assert block[1].startswith('"French \\ English","#0 I"')
+        assert len(block) == 2 + len(target) - 1  # title, header, a row per French token produced
+    for fmt, title in [("png", "Download plot as a PNG"), ("svg", "Download plot as SVG")]:
+        page.hover("#align-lstm-enfr")
+        with page.expect_download() as dl:
+            page.click(f"#align-lstm-enfr .modebar-btn[data-title='{title}']")
+        assert dl.value.suggested_filename == f"attenzione-translate-lstm-enfr.{fmt}"
+        assert Path(dl.value.path()).stat().st_size > 1000
