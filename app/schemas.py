@@ -330,6 +330,9 @@ class ModelInfo(BaseModel):
     name: str
     family: str | None = Field(None, description="The architecture: transformer, lstm, gru or rnn.")
     available: bool
+    task: Literal["language-model", "translation"] = Field(
+        "language-model", description="What the model does (known even while it is unavailable)."
+    )
     reason: str | None = Field(None, description="Why the model is unavailable.")
     n_params: int | None = None
     n_layers: int | None = None

@@ -23,14 +23,16 @@ from .settings import Settings
 
 def model_info(entry: Entry, registry: Registry) -> dict[str, Any]:
     m = entry.model
+    task = "translation" if entry.name in registry.translation_models else "language-model"
     if m is None:
-        return {"name": entry.name, "family": None, "available": False, "reason": entry.reason}
+        return {"name": entry.name, "family": None, "available": False, "task": task, "reason": entry.reason}
     spec = m.spec
     card = {k: v for k, v in m.card.items() if k not in ("config", "history")}
     return {
         "name": m.name,
         "family": spec.architecture,
         "available": True,
+        "task": task,
         "n_params": m.n_params,
         "n_layers": spec.n_layers,
         "n_heads": spec.n_heads,

@@ -46,6 +46,15 @@ SAMPLES: list[dict[str, str]] = [
     },
 ]
 
+# /translate: short English sentences like the training pairs (one clause, everyday words).
+TRANSLATE_SAMPLES: list[dict[str, str]] = [
+    {"label": "I am cold.", "text": "I am cold."},
+    {"label": "The train station", "text": "Where is the train station?"},
+    {"label": "School today", "text": "She didn't want to go to school today."},
+    {"label": "A book", "text": "I am reading a good book."},
+    {"label": "The weather", "text": "It is very hot today."},
+]
+
 
 def _boot(request: Request) -> dict[str, Any]:
     """Start-up data for the page's scripts (rendered with ``tojson``, never as a script)."""
@@ -92,6 +101,11 @@ def _endpoints(request: Request) -> dict[str, bool]:
 @router.get("/learn", response_class=HTMLResponse)
 async def learn(request: Request) -> HTMLResponse:
     return _page(request, "learn.html", "learn", server=_server(request), endpoints=_endpoints(request))
+
+
+@router.get("/translate", response_class=HTMLResponse)
+async def translate(request: Request) -> HTMLResponse:
+    return _page(request, "translate.html", "translate", samples=TRANSLATE_SAMPLES)
 
 
 @router.get(PLOTLY_URL)

@@ -88,6 +88,20 @@ export async function fetchCompareJson({ models, text, ...options }) {
   return request("/compare", { body: { ...options, models, text, encoding: "json" } });
 }
 
+/* ---------- translation ---------- */
+
+/** Translate `text` with 1-4 translation models ({models, text, beam, target, parts, ...}):
+ * each model's entry with its parts decoded (an entry may be a refusal: {model, error}). */
+export async function fetchTranslate({ models, text, ...options }, signal) {
+  const raw = await request("/translate", { body: { ...FAST, ...options, models, text }, signal });
+  return { ...raw, models: raw.models.map((m) => (m.error ? m : { ...m, parts: decodeParts(m.parts) })) };
+}
+
+/** A translation as the API's plain JSON (for download). */
+export async function fetchTranslateJson({ models, text, ...options }) {
+  return request("/translate", { body: { ...options, models, text, encoding: "json" } });
+}
+
 /* ---------- learning: the computation step by step, generation, influence ---------- */
 
 /** One attention head at one query, step by step, with the model's own numbers (full
@@ -169,9 +183,9 @@ export function ndjsonLines() {
 
 /* ---------- links to the pages ---------- */
 
-const PAGES = { explore: "/", compare: "/compare", learn: "/learn" };
+const PAGES = { explore: "/", compare: "/compare", learn: "/learn", translate: "/translate" };
 
-/** The address of a page ("explore", "compare", "learn") showing `params` (its URL fields;
+/** The address of a page ("explore", "compare", "learn", "translate") showing `params` (its URL fields;
  * null, undefined and "" are left out, lists joined by commas). */
 export function pageUrl(page, params = {}) {
   const query = new URLSearchParams();

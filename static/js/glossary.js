@@ -235,6 +235,42 @@ export const GLOSSARY = {
     label: "seed",
     text: "The number that starts the random generator: the same model, prompt, options and seed give the same sampled text.",
   },
+  "cross-attention": {
+    label: "cross-attention",
+    text: "Attention from the decoder to the encoder: each French token being produced (the query) weighs the English tokens (the keys) and takes a weighted average of what the encoder made of them. Each row sums to 1.",
+  },
+  alignment: {
+    label: "alignment",
+    text: "Which English tokens each French token was produced from, as the model's cross-attention shows it: row = the French token produced at that step, columns = the English tokens. Attention is where the model looked, not proof of why it chose a word.",
+  },
+  "encoder-self-attention": {
+    label: "encoder self-attention",
+    text: "The Transformer encoder's attention among the English tokens themselves (not causal: every token sees the whole sentence). A recurrent encoder has none: it reads the tokens one at a time (in one direction or both).",
+  },
+  beam: {
+    label: "beam search",
+    text: "Keep the k best partial translations at every step instead of only the most likely token (greedy, k = 1); finished ones are ranked by log-probability divided by their length, so long translations are not penalised for every extra word.",
+  },
+  "beam-score": {
+    label: "score",
+    text: "What beam search ranks by: the translation's natural log-probability divided by its length in tokens (0 would be certain; more negative is less likely).",
+  },
+  forced: {
+    label: "forced decoding",
+    text: "Give the model a French sentence and make it read it token by token (teacher forcing) instead of choosing its own: it shows the probability it gives each of your tokens and where it looks in the English while producing them.",
+  },
+  "token-probability": {
+    label: "token probability",
+    text: "The probability the model gave a French token at the step that produced it. Colours show its surprisal, −log₂ p, in bits.",
+  },
+  bleu: {
+    label: "BLEU",
+    text: "A corpus score from 0 to 100 of how many word sequences (1 to 4 words) a system's translations share with reference translations, with a penalty for short output (sacrebleu defaults).",
+  },
+  chrf: {
+    label: "chrF",
+    text: "A corpus score from 0 to 100 of character n-gram overlap with reference translations: kinder than BLEU to a word with the right stem and the wrong ending.",
+  },
   "max-difference": {
     label: "max difference",
     text: "The largest gap between a number this page recomputed and the one the model computed (relative when a value exceeds 1). Float32 arithmetic in a different order leaves ~1e-7: below 1e-5, the two are the same computation.",

@@ -34,6 +34,8 @@ def make_client_module():
 
 def test_models_lists_the_translation_models_with_their_spec(tclient):
     models = {m["name"]: m for m in tclient.get("/api/v1/models").json()["models"]}
+    assert {m["task"] for n, m in models.items() if n.endswith("-enfr")} == {"translation"}
+    assert {m["task"] for n, m in models.items() if not n.endswith("-enfr")} == {"language-model"}
     spec = models["transformer-enfr"]["spec"]
     assert spec["roles"] == ["source", "target"] and spec["output_role"] == "target"
     kinds = {k["name"]: k for k in spec["attention"]}
@@ -114,3 +116,20 @@ def test_bad_input_is_a_clear_4xx(tclient, problem, body, status, word):
 def test_language_model_endpoints_refuse_a_translation_model(tclient, problem):
     body = problem(tclient.post("/api/v1/trace", json={"model": "lstm-enfr", "text": "x"}), 422)
     assert "/api/v1/translate" in body["detail"]
+
+
+def test_an_untrained_translation_model_is_listed_unavailable_as_a_translation_model(
+    make_client_module, checkpoint_dir, tmp_path_factory
+):
+    import shutil
+
+    from models.translation.checkpoint import MT_DIR, TOKENIZER_FILE
+
+    folder = tmp_path_factory.mktemp("untrained-mt")
+    shutil.copytree(checkpoint_dir, folder, dirs_exist_ok=True)
+    (folder / "mt").mkdir()
+    shutil.copy(MT_DIR / TOKENIZER_FILE, folder / "mt" / TOKENIZER_FILE)
+    models = {m["name"]: m for m in make_client_module(folder).get("/api/v1/models").json()["models"]}
+    for name in ("transformer-enfr", "lstm-enfr"):
+        assert not models[name]["available"] and models[name]["reason"]
+        assert models[name]["task"] == "translation"
