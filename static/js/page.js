@@ -33,13 +33,16 @@ const COMMON_IDS = ["text-form", "text", "sample", "count", "status", "legend", 
  *   clear()      forget and hide what is shown (on the empty state and on errors)
  *   busy         the id of the element marked aria-busy meanwhile
  *
+ * `task` ("language-model" or "translation") picks the catalog's models the page offers.
+ *
  * Returns {boot, store, focus, strip, dom, catalog (a promise: null after showing its
  * error), run (now), runSoon (debounced), start(onChange)}: `start` keeps the URL in step,
  * subscribes `onChange(state, changedKeys)` and, once plotly.js is there, runs.
  */
-export function openPage({ schema, ids = [], run: how, copied = "Link copied." }) {
+export function openPage({ schema, ids = [], run: how, copied = "Link copied.", task = "language-model" }) {
   const boot = JSON.parse($("#boot").textContent);
-  const catalogRequest = fetchCatalog();
+  // The page's models: those of its task (a language-model page never offers a translator).
+  const catalogRequest = fetchCatalog().then((c) => ({ ...c, models: c.models.filter((m) => m.task === task) }));
   const store = createStore(readQuery(location.search, schema));
   if (!new URLSearchParams(location.search).has("text")) store.set({ text: boot.samples[0]?.text ?? "" });
   const focus = createFocus();

@@ -42,6 +42,7 @@ const SCHEMA = {
 const MAX_MODELS = 4; // what one /translate request takes
 
 const page = openPage({
+  task: "translation",
   schema: SCHEMA,
   ids: ["target", "beam", "layer", "head", "encoder", "columns", "dl-json", "dl-csv", "data-credit"],
   copied: "Link copied: it restores the sentence, your French, the beam and the view.",

@@ -263,3 +263,15 @@ def test_downloads_the_translations_json_the_alignments_csv_and_each_map(page: A
             page.click(f"#align-lstm-enfr .modebar-btn[data-title='{title}']")
         assert dl.value.suggested_filename == f"attenzione-translate-lstm-enfr.{fmt}"
         assert Path(dl.value.path()).stat().st_size > 1000
+
+
+def test_language_model_pages_offer_only_language_models(page: Any, tserver: str) -> None:
+    """The server has both kinds; Explore, Compare and Learn offer only the language models."""
+    page.goto(f"{tserver}/")
+    page.wait_for_function("() => !document.getElementById('model').disabled")
+    offered = page.eval_on_selector_all("#model option", "os => os.map(o => o.value)")
+    assert sorted(offered) == ["gru", "lstm", "rnn", "transformer"]
+    page.goto(f"{tserver}/compare")
+    page.wait_for_selector("input[name=models]")
+    boxes = page.eval_on_selector_all("input[name=models]", "bs => bs.map(b => b.value)")
+    assert sorted(boxes) == ["gru", "lstm", "rnn", "transformer"]
