@@ -4,7 +4,9 @@ console error (each test fails on a console error or a request that leaves 127.0
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,14 +15,18 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.harness import ROOT, add_probes, build_tiny_models, launch_chromium, run_server
+from tests.browser.harness import add_probes, build_tiny_models, launch_chromium, run_server
 
-ARTIFACTS = ROOT / "test-artifacts"
+# Screenshots and server logs go outside the checkout: $ATTENZIONE_TEST_ARTIFACTS, else a
+# folder in the system's temporary directory.
+ARTIFACTS = Path(
+    os.environ.get("ATTENZIONE_TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "attenzione-test-artifacts"
+)
 
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 

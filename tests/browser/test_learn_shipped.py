@@ -1,7 +1,8 @@
 """/learn on the shipped checkpoints (skipped where they are missing): every section renders,
 the step-by-step identities hold on the trained models' numbers (a trained LSTM's c reaches
 the hundreds, attention is far from uniform), and the screenshot docs/learn.png is taken
-(written to test-artifacts/learn.png; copy it to docs/ when the page changes)."""
+(written to learn.png in the artifacts folder, $ATTENZIONE_TEST_ARTIFACTS or
+/tmp/attenzione-test-artifacts; copy it to docs/ when the page changes)."""
 
 from __future__ import annotations
 

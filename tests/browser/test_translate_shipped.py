@@ -1,7 +1,8 @@
 """/translate on the shipped checkpoints (skipped until the translation models are trained):
 both models translate the sample sentences, the alignments are real maps (rows sum to 1), and
-the screenshot docs/translate.png is taken (written to test-artifacts/translate.png; copy it
-to docs/ when the page changes)."""
+the screenshot docs/translate.png is taken (written to translate.png in the artifacts folder,
+$ATTENZIONE_TEST_ARTIFACTS or /tmp/attenzione-test-artifacts; copy it to docs/ when the page
+changes)."""
 
 from __future__ import annotations
 
