@@ -90,17 +90,9 @@ async def compare(request: Request) -> HTMLResponse:
     return _page(request, "compare.html", "compare")
 
 
-def _endpoints(request: Request) -> dict[str, bool]:
-    """Which optional endpoints this server has (/learn leaves out what it cannot ask for,
-    rather than show a failed request); FastAPI includes routers lazily, so ask its schema,
-    which it builds once."""
-    paths = request.app.openapi()["paths"]
-    return {"influence": "/api/v1/influence" in paths}
-
-
 @router.get("/learn", response_class=HTMLResponse)
 async def learn(request: Request) -> HTMLResponse:
-    return _page(request, "learn.html", "learn", server=_server(request), endpoints=_endpoints(request))
+    return _page(request, "learn.html", "learn", server=_server(request))
 
 
 @router.get("/translate", response_class=HTMLResponse)

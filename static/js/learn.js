@@ -111,7 +111,6 @@ const ctx = {
   models,
   view: currentView,
   server: page.boot.server,
-  endpoints: page.boot.endpoints ?? {},
   catalogModel: named,
   prompt: () => settled?.text ?? store.get().text,
   select: follow,

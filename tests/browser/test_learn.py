@@ -11,7 +11,7 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from tests.browser.helpers import api_post, figure, query, wait_js
+from tests.browser.helpers import api_post, decode, figure, query, wait_js
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +49,17 @@ def summary(page: Any, section: str) -> str:
     return page.inner_text(f"#{section}-summary")
 
 
+def wait_summary(page: Any, section: str, text: str) -> None:
+    """Wait until the section has reloaded for what was just chosen: its status is still
+    "ready" from before until the reload starts, so wait for its summary to say so too."""
+    wait_js(
+        page,
+        "([s, w]) => document.getElementById(s).dataset.status === 'ready'"
+        " && document.getElementById(s + '-summary').innerText.includes(w)",
+        [section, text],
+    )
+
+
 def test_every_section_renders_with_its_figures(page: Any, server: str) -> None:
     open_learn(page, server)
     for plot in [
@@ -83,8 +94,7 @@ def test_attention_click_through_shows_every_identity_holding(page: Any, server:
     page.select_option("#ahead", "1")
     page.click("#astrip .tok[data-t='3']")
     wait_js(page, "location.search.includes('token=3') && location.search.includes('head=1')")
-    wait_sections(page, ["attention"])
-    assert "Layer 1 · head 1 · query #3" in summary(page, "attention")
+    wait_summary(page, "attention", "Layer 1 · head 1 · query #3")
     got = checks(page, "attention")
     assert set(got) == {
         "q",
@@ -126,8 +136,7 @@ def test_a_row_of_the_attention_map_picks_the_query(page: Any, server: str) -> N
     page.locator("#a-map-plot").scroll_into_view_if_needed()
     click_cell(page, "#a-map-plot", 0, 2)
     wait_js(page, "location.search.includes('token=2')")
-    wait_sections(page, ["attention"])
-    assert "query #2" in summary(page, "attention")
+    wait_summary(page, "attention", "query #2")
 
 
 def test_temperature_what_if_changes_the_drawn_weights_but_not_the_model(page: Any, server: str) -> None:
@@ -166,8 +175,7 @@ def test_recurrence_step_by_step_identities_hold(page: Any, server: str, model: 
     page.select_option("#rlayer", "1")
     page.click("#rstrip .tok[data-t='2']")
     wait_js(page, f"location.search.includes('rmodel={model}') && location.search.includes('token=2')")
-    wait_sections(page, ["gates"])
-    assert f"{model} · layer 1 · step t = 2" in summary(page, "gates")
+    wait_summary(page, "gates", f"{model} · layer 1 · step t = 2")
     got = checks(page, "gates")
     assert set(got) == ids
     assert all(d <= TOLERANCE for d in got.values()), got
@@ -213,8 +221,7 @@ def test_heads_section_scores_every_head_and_opens_one_step_by_step(page: Any, s
     assert float(cells[1]) == pytest.approx(0.9)  # the card's previous-token score of head 1.1
     rows.nth(3).get_by_role("button", name="Step through").click()
     wait_js(page, "document.activeElement.id === 'attention-h' && location.search.includes('layer=1')")
-    wait_sections(page, ["attention"])
-    assert "Layer 1 · head 1" in summary(page, "attention")
+    wait_summary(page, "attention", "Layer 1 · head 1")
     assert page.evaluate(
         "document.querySelector('#heads-keys [aria-selected=true]')?.getAttribute('aria-label')"
     ) == ("Layer 1, head 1")
@@ -278,9 +285,8 @@ def test_keyboard_moves_the_followed_token_and_opens_tooltips(page: Any, server:
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     wait_js(page, "location.search.includes('token=2')")
-    wait_sections(page, ["attention", "gates"])
-    assert "query #2" in summary(page, "attention")
-    assert "step t = 2" in summary(page, "gates")
+    wait_summary(page, "attention", "query #2")
+    wait_summary(page, "gates", "step t = 2")
     # a glossary term: focus shows its tooltip, which describes the term; Escape hides it
     term = page.locator("#attention-h [data-term='dot-product']")
     term.focus()
@@ -355,3 +361,34 @@ def test_explore_and_compare_labels_explain_their_terms(page: Any, server: str) 
     page.goto(f"{server}/compare?text={quote(TEXT)}")
     wait_js(page, "document.body.dataset.status === 'ready'")
     assert page.get_attribute("#part", "data-term") in {"h", "c", "i", "f", "g", "o", "r", "z", "n", "resid"}
+
+
+def influence_by_distance(matrix: np.ndarray) -> list[float | None]:
+    """Mean share of each prediction's total |influence| coming from d tokens back, written
+    from the page's description (not its code): rows with no finite total are left out."""
+    t_len = matrix.shape[0]
+    shares: list[list[float]] = [[] for _ in range(t_len)]
+    for t in range(t_len):
+        row = np.abs(matrix[t, : t + 1])
+        total = row.sum()
+        if not total > 0:
+            continue
+        for s in range(t + 1):
+            shares[t - s].append(row[s] / total)
+    return [float(np.mean(v)) if v else None for v in shares]
+
+
+@pytest.mark.parametrize("method", ["gradient", "occlusion"])
+def test_influence_vs_distance_is_drawn_from_every_models_map(page: Any, server: str, method: str) -> None:
+    text = "the cat saw the dog and the cat ran"
+    open_learn(page, server, text, imethod=method)
+    lines = figure(page, "#influence-plot")["data"]
+    body = {"models": [s["name"] for s in lines], "text": text, "method": method, "encoding": "f16"}
+    api = api_post(server, "/api/v1/influence", body)  # the maps as the page asks for them
+    assert [s["name"] for s in lines] == ["transformer", "lstm", "gru", "rnn"]
+    for line, entry in zip(lines, api["models"], strict=True):
+        want = influence_by_distance(decode(entry["influence"]).astype(float))
+        expect = [(d, v) for d, v in enumerate(want) if v is not None and v > 0]
+        assert list(line["x"]) == [d for d, _ in expect]
+        np.testing.assert_allclose(line["y"], [v for _, v in expect], rtol=1e-9)
+    assert page.inner_text("#influence-missing") == ""

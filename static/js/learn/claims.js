@@ -5,7 +5,7 @@
  * and a gated layer's memory horizon on the reader's sentence.
  */
 
-import { ApiError, fetchInfluence, fetchMemory, pageUrl, timeTrace } from "../api.js";
+import { fetchInfluence, fetchMemory, pageUrl, timeTrace } from "../api.js";
 import { byIds } from "../dom.js";
 import { barsFigure, linesFigure, memoryFigure } from "../learnfig.js";
 import { createPlot } from "../plot.js";
@@ -224,7 +224,8 @@ export function probesSection(ctx) {
   };
 }
 
-/** Influence vs distance on the sentence (POST /influence; "not served" if it is missing). */
+/** Influence vs distance on the sentence (POST /influence); a model that refuses the text
+ * (over its n_ctx or the influence limit) is named with its reason. */
 export function influenceSection(ctx) {
   const note = document.getElementById("influence-missing");
   const plot = createPlot(document.getElementById("influence-plot"));
@@ -232,27 +233,11 @@ export function influenceSection(ctx) {
     id: "influence",
     key: (view) => `${view.text}|${view.imethod}`,
     async load(view, signal) {
-      if (!ctx.endpoints?.influence) {
-        note.textContent = "This server does not measure influence yet.";
-        plot.node.hidden = true;
-        document.getElementById("influence-method").disabled = true;
-        return;
-      }
       const models = ctx.models().slice(0, 4);
-      let res;
-      try {
-        res = await fetchInfluence(
-          { models: models.map((m) => m.name), text: view.text, method: view.imethod },
-          signal,
-        );
-      } catch (err) {
-        if (err instanceof ApiError && (err.status === 404 || err.status === 405)) {
-          note.textContent = "This server does not measure influence yet.";
-          plot.node.hidden = true;
-          return;
-        }
-        throw err;
-      }
+      const res = await fetchInfluence(
+        { models: models.map((m) => m.name), text: view.text, method: view.imethod },
+        signal,
+      );
       const ok = res.models.filter((m) => m.influence);
       const failed = res.models
         .filter((m) => !m.influence)
