@@ -97,7 +97,7 @@ async def influence(
     """How much each earlier token mattered to each next-token prediction, for 1-4 models on
     one colour scale: a [T, T] lower-triangular map per model (gradient x input with the
     gradient's norm, or occlusion). The work grows with T², so texts are limited to
-    `max_tokens` (256) tokens; a model that refuses the text says why in its `error`."""
+    `max_tokens` (64) tokens; a model that refuses the text says why in its `error`."""
     models = [get_model(registry, name) for name in req.models]
     check_text(req.text, settings)
     decimals = settings.decimals if req.decimals is None else req.decimals

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from models.influence import MAX_INFLUENCE_TOKENS, influence
-from tests.tiny import RECURRENT, write_tiny_checkpoints
+from tests.tiny import RECURRENT, TRANSFORMER, write_tiny_checkpoints
 
 INFLUENCE = "/api/v1/influence"
 TEXT = "The keys to the old cabinet are on the table, and the key"
@@ -55,13 +55,14 @@ def test_every_encoding_is_causal_with_an_empty_last_row(client, lms, decode, en
         np.testing.assert_allclose(got[:-1], want[:-1], atol=tol)
 
 
-def test_a_model_that_refuses_the_text_says_why_and_the_others_answer(client):
-    text = "one two three four five six seven eight nine ten " * 8  # over the tiny Transformer's n_ctx
-    body = post(client, models=["transformer", "rnn"], text=text).json()
+def test_a_model_that_refuses_the_text_says_why_and_the_others_answer(make_client, tmp_path):
+    write_tiny_checkpoints(tmp_path, {"transformer": {**TRANSFORMER, "n_ctx": 16}, "rnn": RECURRENT})
+    text = "one two three four five six seven eight nine ten " * 2  # over this Transformer's n_ctx
+    body = post(make_client(tmp_path), models=["transformer", "rnn"], text=text).json()
     refused, answered = body["models"]
     assert refused["error"]["status"] == 422 and "n_ctx" in refused["error"]["detail"]
     assert "influence" not in refused
-    assert answered["model"] == "rnn" and answered["influence"]["shape"][0] > 64
+    assert answered["model"] == "rnn" and answered["influence"]["shape"][0] > 16
 
 
 def test_results_are_cached_like_traces(make_client, checkpoint_dir):
@@ -83,6 +84,7 @@ def test_the_limit_is_stated_in_the_models_listing(client):
         ({"models": ["lstm"], "text": TEXT, "method": "saliency"}, 422, "gradient"),
         ({"models": ["nope"], "text": TEXT}, 404, "valid names"),
         ({"models": ["lstm"], "text": "   "}, 422, "text"),
+        ({"models": ["lstm"], "text": "word " * (MAX_INFLUENCE_TOKENS + 1)}, 422, "influence maps take at most"),
         ({"models": [], "text": TEXT}, 422, "at least 1"),
         ({"models": ["lstm", "lstm"], "text": TEXT}, 422, "distinct"),
         ({"models": ["a", "b", "c", "d", "e"], "text": TEXT}, 422, "at most 4 items"),
