@@ -89,6 +89,26 @@ export function logProfile(profile) {
 
 /* ---------- minimal pairs ---------- */
 
+/** The pairs offered: agreement across an attractor, a repeated passage, a long-range link. */
+export const PAIR_SAMPLES = [
+  { label: "Agreement with attractors", a: "The key to the cabinets is", b: "The keys to the cabinet are" },
+  {
+    label: "A repeated passage (copying)",
+    a: "Mr. Brown opened the green door slowly. Mr. Brown opened the green door slowly.",
+    b: "Mr. Brown opened the red door slowly. Mr. Brown opened the red door slowly.",
+  },
+  {
+    label: "A long-range dependency",
+    a: "The letters that the old captain had written to his sister in the spring were",
+    b: "The letter that the old captain had written to his sister in the spring was",
+  },
+];
+
+/** A probability readable at any size: 0.123, 0.00456, 1.2e-7. */
+export function formatP(p) {
+  return p >= 1e-3 ? p.toPrecision(3) : p.toExponential(2);
+}
+
 /**
  * Align two token sequences: the longest common subsequence of equal strings, with the
  * unmatched tokens between two matches paired in order (a substitution) and the extras
@@ -139,21 +159,34 @@ export function deltaBits(slots, bitsA, bitsB) {
   );
 }
 
-/** The runs of differing slots: [{from, to (slot indices, to exclusive), a: [i0, i1),
- * b: [j0, j1)}] with the token ranges each side has there (empty for an insertion). */
+/** The places where two aligned texts differ: [{from, to (slot indices, to exclusive),
+ * a: [i0, i1), b: [j0, j1)}] with the token ranges each side has there (empty for an
+ * insertion). Each substitution is a place of its own (in "cabinets is" / "cabinet are"
+ * the noun and the verb are two places); an inserted or dropped token joins the place next
+ * to it (a word split into two tokens on one side is one place). */
 export function diffRuns(slots) {
   const runs = [];
-  let k = 0;
-  while (k < slots.length) {
-    if (slots[k].same) {
-      k++;
-      continue;
+  let cur = null;
+  const close = () => {
+    if (cur) runs.push(cur);
+    cur = null;
+  };
+  slots.forEach((s, k) => {
+    if (s.same) {
+      close();
+      return;
     }
-    const from = k;
-    while (k < slots.length && !slots[k].same) k++;
+    const sub = s.a !== null && s.b !== null;
+    if (cur && (cur.to !== k || (sub && cur.sub))) close();
+    if (!cur) cur = { from: k, to: k, sub: false };
+    cur.to = k + 1;
+    cur.sub ||= sub;
+  });
+  close();
+  return runs.map(({ from, to }) => {
     const side = (key) => {
       const idx = slots
-        .slice(from, k)
+        .slice(from, to)
         .map((s) => s[key])
         .filter((v) => v !== null);
       if (idx.length) return [idx[0], idx[idx.length - 1] + 1];
@@ -164,9 +197,8 @@ export function diffRuns(slots) {
       const at = before ? before[key] + 1 : 0;
       return [at, at];
     };
-    runs.push({ from, to: k, a: side("a"), b: side("b") });
-  }
-  return runs;
+    return { from, to, a: side("a"), b: side("b") };
+  });
 }
 
 /** The text before tokens [i0, i1) of a tokenised text and the word they spell:

@@ -195,17 +195,13 @@ test("alignTokens: common tokens matched, the differing ones paired in order", (
       [5, 5, false],
     ],
   );
+  // each substitution is a place of its own: the noun and the verb are compared apart
   assert.deepEqual(
-    diffRuns(slots).map((r) => [r.a, r.b]),
+    diffRuns(slots).map((r) => [r.from, r.a, r.b]),
     [
-      [
-        [1, 2],
-        [1, 2],
-      ],
-      [
-        [4, 6],
-        [4, 6],
-      ],
+      [1, [1, 2], [1, 2]],
+      [4, [4, 5], [4, 5]],
+      [5, [5, 6], [5, 6]],
     ],
   );
 });
