@@ -96,7 +96,7 @@ const influence = createInfluence({ store, focus, catalog: () => catalog });
 const pair = createPair({ store, catalog: () => catalog });
 
 /** Tokens with display labels in which repeated tokens are told apart (a subscript). */
-const labelled = (tok) => ({ ...tok, labels: subscripted(tok.strings), strings: subscripted(tok.strings) });
+const labelled = (tok) => ({ ...tok, strings: subscripted(tok.strings) });
 
 /** A column's controller: the model's first (attention where it has it, else states). */
 function columnController(name) {
@@ -191,15 +191,17 @@ function defaultPair() {
 }
 
 const TABLE_KEYS = ["gap", "order"];
+const PAIR_KEYS = ["pa", "pb", "pat"]; // the minimal pair's own (comparepair.js)
 
 function onChange(st, changed) {
   if (changed.size === 1 && changed.has("trace")) return; // render() draws it
   syncControls(st);
   pair.changed(st, changed);
-  if (changed.has("models")) page.run();
-  else if (changed.has("text")) page.runSoon();
-  else if (!st.trace) return;
-  else if (TABLE_KEYS.some((k) => changed.has(k))) renderTable(st.trace);
+  if (changed.has("models")) return page.run();
+  if (changed.has("text")) return page.runSoon();
+  const only = (keys) => [...changed].every((k) => keys.includes(k));
+  if (!st.trace || only(PAIR_KEYS)) return;
+  if (only(TABLE_KEYS)) renderTable(st.trace);
   else if (influence.owns(changed)) influence.changed(st, changed);
   else renderColumns();
 }
@@ -479,7 +481,18 @@ function onFocus(t, source) {
   for (const r of dom.predTable.querySelectorAll("tr.focus")) r.classList.remove("focus");
   const row = t === null ? null : dom.predTable.querySelector(`tbody tr[data-t="${t}"]`);
   row?.classList.add("focus");
-  if (row && source !== dom.predTable && t === focus.selected()) row.scrollIntoView({ block: "nearest" });
+  if (row && source !== dom.predTable && t === focus.selected()) scrollWithin(row);
+}
+
+/** Scroll the table's own box (not the page) so that `row` shows below the sticky head and
+ * above the sticky foot. */
+function scrollWithin(row) {
+  const wrap = row.closest(".table-wrap");
+  const r = row.getBoundingClientRect();
+  const w = wrap.getBoundingClientRect();
+  const [head, foot] = [26, 28];
+  if (r.top < w.top + head) wrap.scrollTop -= w.top + head - r.top;
+  else if (r.bottom > w.bottom - foot) wrap.scrollTop += r.bottom - (w.bottom - foot);
 }
 
 async function downloadJson() {

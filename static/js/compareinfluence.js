@@ -240,6 +240,7 @@ export function createInfluence({ store, focus, catalog }) {
     }
     const range = sharedRange([diff]);
     shown.diffTokens = tokensOf(a);
+    dom.diffPlot.hidden = false; // measured for its labels below
     dom.diffNote.textContent = `red: ${a.model} gives more influence, blue: ${b.model} does; scale ±${range.zmax.toPrecision(3)}`;
     const fig = mapFigure(diff, subscripted(tokensOf(a).strings), {
       ...range,
@@ -277,6 +278,7 @@ export function createInfluence({ store, focus, catalog }) {
     if (!gradient) notes.push("the cards' held-out profile is a gradient norm: pick gradient to compare with it");
     else if (unmeasured.length) notes.push(`held-out profile not measured for ${unmeasured.join(", ")}`);
     dom.profileNote.textContent = notes.join(" · ");
+    dom.profilePlot.hidden = false;
     const fig = profileFigure(series, {
       yTitle: gradient ? "mean ‖∂ log p / ∂e_s‖" : "mean |Δ log p| (occlusion)",
     });
