@@ -265,6 +265,7 @@ function clear() {
   for (const plot of plots.values()) plot.purge();
   plots.clear();
   for (const node of [dom.columns, dom.predTable]) node.replaceChildren();
+  delete dom.columns.dataset.shows;
   surprisalPlot.purge();
   dom.surprisalPlot.hidden = true;
   influence.clear();

@@ -79,6 +79,7 @@ export function createInfluence({ store, focus, catalog }) {
     for (const c of cells.values()) c.plot.purge();
     cells.clear();
     dom.maps.replaceChildren();
+    delete dom.maps.dataset.shows;
     diffPlot.purge();
     profilePlot.purge();
     dom.diffPlot.hidden = true;
@@ -153,7 +154,7 @@ export function createInfluence({ store, focus, catalog }) {
       specs.map((s) => {
         const cell = cells.get(s.id);
         if (!cell) return null;
-        const small = Boolean(large) && s.model !== large;
+        const small = isSmall(s, large);
         const tokens =
           s.kind === "rollout"
             ? res.tokenizations[res.models.find((c) => c.model === s.model).tokenizer]
@@ -187,8 +188,11 @@ export function createInfluence({ store, focus, catalog }) {
     status("ready");
   }
 
+  /** With one model large, every other cell is small, and so is its rollout (one large cell). */
+  const isSmall = (s, large) => Boolean(large) && (s.model !== large || s.kind === "rollout");
+
   function cellNode(s, large) {
-    const small = Boolean(large) && s.model !== large;
+    const small = isSmall(s, large);
     const what = s.kind === "rollout" ? `${s.model} · rollout` : s.model;
     const header = el(
       "header",

@@ -506,7 +506,7 @@ def test_minimal_pair_delta_bits_and_word_probabilities(page: Any, server: str) 
                 )
                 assert abs(float(cell.get_attribute("data-bits")) - bits[name]) < 1e-9
                 shown = float(cell.inner_text())
-                assert abs(shown - 2 ** -bits[name]) <= 0.005 * 2 ** -bits[name]
+                assert abs(shown - 2 ** -bits[name]) <= 0.0051 * 2 ** -bits[name]  # 3 significant digits
 
 
 def test_one_map_large_the_others_small(page: Any, server: str) -> None:
