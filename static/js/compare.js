@@ -92,8 +92,20 @@ const surprisalPlot = createPlot(dom.surprisalPlot, {
   unhover: () => focus.hover(null, surprisalPlot),
   click: (p) => focus.select(p.x, surprisalPlot),
 });
-const influence = createInfluence({ store, focus, catalog: () => catalog });
-const pair = createPair({ store, catalog: () => catalog });
+/** The influence and minimal-pair sections send their requests one at a time, through one
+ * lane: with the server's inference slots (2 by default) that leaves one free for the
+ * page's own trace, which then never waits behind them. Resolves as `task()` does. */
+function createLane() {
+  let tail = Promise.resolve();
+  return (task) => {
+    const run = tail.then(task, task);
+    tail = run.catch(() => {});
+    return run;
+  };
+}
+const lane = createLane();
+const influence = createInfluence({ store, focus, lane, catalog: () => catalog });
+const pair = createPair({ store, lane });
 
 /** Tokens with display labels in which repeated tokens are told apart (a subscript). */
 const labelled = (tok) => ({ ...tok, strings: subscripted(tok.strings) });

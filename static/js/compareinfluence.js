@@ -32,11 +32,16 @@ const IDS = [
   "profile-note",
 ];
 
-export function createInfluence({ store, focus, catalog }) {
+export function createInfluence({ store, focus, lane, catalog }) {
   const dom = byIds(IDS);
   let shown = null; // {key, res (compare), inf (influence response)}
   let inflight = null;
   const cells = new Map(); // cell id -> {plot, toPrimary, toLocal}
+  const rollouts = new WeakMap(); // attention tensor -> its rollout (redraws reuse it)
+  const rolloutOf = (att) => {
+    if (!rollouts.has(att)) rollouts.set(att, fullRollout(att));
+    return rollouts.get(att);
+  };
   const diffPlot = createPlot(
     dom.diffPlot,
     pointer(() => shown?.diffTokens),
@@ -106,7 +111,8 @@ export function createInfluence({ store, focus, catalog }) {
     status("loading");
     dom.influenceNote.textContent = `Measuring influence (${st.imethod}) for ${st.models.join(", ")}…`;
     try {
-      const inf = await fetchInfluence({ models: st.models, text: res.text, method: st.imethod }, ctrl.signal);
+      const ask = { models: st.models, text: res.text, method: st.imethod };
+      const inf = await lane(() => fetchInfluence(ask, ctrl.signal));
       if (inflight !== ctrl) return;
       inflight = null;
       shown = { key, res, inf };
@@ -165,19 +171,19 @@ export function createInfluence({ store, focus, catalog }) {
         const maxLabels = labelsThatFitWidth(cell.plot.node, 120);
         const fig =
           s.kind === "rollout"
-            ? mapFigure(fullRollout(s.att), labels, {
+            ? mapFigure(rolloutOf(s.att), labels, {
                 zmin: 0,
                 zmax: 1,
                 diverging: false,
                 valueName: "rollout",
-                title: `${s.model} · attention rollout (all layers)`,
+                title: `${s.model}: rollout, all layers`,
                 small,
                 maxLabels,
               })
             : mapFigure(s.m.influence, labels, {
                 ...range,
                 valueName: inf.method === "gradient" ? "grad × input" : "Δ log p",
-                title: `${s.model} · influence (${inf.method})`,
+                title: `${s.model}: ${inf.method}`,
                 small,
                 maxLabels,
               });

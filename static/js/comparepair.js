@@ -37,10 +37,11 @@ const IDS = [
 ];
 const KEYS = ["pa", "pb", "pat", "models"];
 
-const predictionsOf = (models, text, signal) =>
-  fetchCompare({ models, text, parts: ["predictions"], top_k: 1 }, signal);
+export function createPair({ store, lane }) {
+  // one request at a time (the page's lane): the texts are short, the slots few
+  const predictionsOf = (models, text, signal) =>
+    lane(() => fetchCompare({ models, text, parts: ["predictions"], top_k: 1 }, signal));
 
-export function createPair({ store }) {
   const dom = byIds(IDS);
   const plot = createPlot(dom.deltaPlot);
   let inflight = null;
