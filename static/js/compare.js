@@ -18,6 +18,7 @@ import { download, el, fillSelect, showError } from "./dom.js";
 import { colourAt, inkFor, toCsv } from "./figures.js";
 import { openPage } from "./page.js";
 import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
+import { createLane } from "./state.js";
 import { explain, term, VIEW_TERMS } from "./tooltip.js";
 import { comparisonRows, mapToken } from "./views.js";
 
@@ -92,17 +93,9 @@ const surprisalPlot = createPlot(dom.surprisalPlot, {
   unhover: () => focus.hover(null, surprisalPlot),
   click: (p) => focus.select(p.x, surprisalPlot),
 });
-/** The influence and minimal-pair sections send their requests one at a time, through one
- * lane: with the server's inference slots (2 by default) that leaves one free for the
- * page's own trace, which then never waits behind them. Resolves as `task()` does. */
-function createLane() {
-  let tail = Promise.resolve();
-  return (task) => {
-    const run = tail.then(task, task);
-    tail = run.catch(() => {});
-    return run;
-  };
-}
+// The influence and minimal-pair sections send their requests one at a time, through one
+// lane: with the server's inference slots (2 by default) that leaves one free for the
+// page's own trace, which then never waits behind them.
 const lane = createLane();
 const influence = createInfluence({ store, focus, lane, catalog: () => catalog });
 const pair = createPair({ store, lane });
