@@ -12,7 +12,7 @@ import { modelNamed } from "./catalog.js";
 import { MODEL_COLOURS, mapFigure, profileFigure } from "./comparefig.js";
 import { differenceMap, fullRollout, logProfile, meanByDistance, sharedRange, subscripted } from "./comparemath.js";
 import { byIds, el, fillSelect } from "./dom.js";
-import { createPlot, labelsThatFitWidth } from "./plot.js";
+import { createPlot } from "./plot.js";
 import { probesOf } from "./stepmath.js";
 import { mapToken } from "./views.js";
 
@@ -31,6 +31,13 @@ const IDS = [
   "profile-plot",
   "profile-note",
 ];
+
+/** Token labels that fit along a square map drawn in `node`: its side is the smaller of the
+ * box's width and height less the margins the labels take; ~15 px a label. */
+function labelsOnSquare(node) {
+  const side = Math.min(node.clientWidth - 120, node.clientHeight - 140);
+  return Math.max(4, Math.floor(side / 15));
+}
 
 export function createInfluence({ store, focus, lane, catalog }) {
   const dom = byIds(IDS);
@@ -168,7 +175,7 @@ export function createInfluence({ store, focus, lane, catalog }) {
         cell.toPrimary = (i) => mapToken(i, tokens.spans, primary.spans);
         cell.toLocal = (t) => mapToken(t, primary.spans, tokens.spans);
         const labels = subscripted(tokens.strings);
-        const maxLabels = labelsThatFitWidth(cell.plot.node, 120);
+        const maxLabels = labelsOnSquare(cell.plot.node);
         const fig =
           s.kind === "rollout"
             ? mapFigure(rolloutOf(s.att), labels, {
@@ -256,7 +263,7 @@ export function createInfluence({ store, focus, lane, catalog }) {
       ...range,
       valueName: `${a.model} − ${b.model}`,
       title: `Difference: ${a.model} − ${b.model}`,
-      maxLabels: labelsThatFitWidth(dom.diffPlot, 120),
+      maxLabels: labelsOnSquare(dom.diffPlot),
     });
     await diffPlot.render(fig, { filename: `attenzione-influence-${a.model}-minus-${b.model}` });
   }

@@ -20,7 +20,6 @@ from tests.browser.helpers import (
     decode,
     figure,
     hover_cell,
-    query,
     wait_js,
     wait_ready,
 )
@@ -154,7 +153,7 @@ def test_threshold_and_gap_sort(page: Any, server: str) -> None:
         "r => r.classList.contains('disagree'))) === JSON.stringify(want)",
         expected,
     )
-    assert f"gap={threshold}" in page.url
+    wait_js(page, "q => location.search.includes(q)", f"gap={threshold}")
     page.click("#pred-table button.sort[data-order='gap']")
     order = sorted(range(len(gaps)), key=lambda t: (gaps[t] is None, -(gaps[t] or 0), t))
     wait_js(
@@ -164,7 +163,7 @@ def test_threshold_and_gap_sort(page: Any, server: str) -> None:
         order,
     )
     assert page.get_attribute("#pred-table th:has(button[data-order='gap'])", "aria-sort") == "descending"
-    assert query(page)["order"] == "gap"
+    wait_js(page, "location.search.includes('order=gap')")
     page.click("#pred-table button.sort[data-order='position']")
     wait_js(
         page,
@@ -189,6 +188,7 @@ def test_surprisal_chart_has_one_line_per_model_with_its_guesses(page: Any, serv
             assert d["text"][t].startswith(f"guessed {p['top_strings'][t - 1][0]} (")
     assert fig["layout"]["xaxis"]["ticktext"] == ["the", "␣cat₁", "␣saw", "␣the", "␣cat₄"]
     # hovering the chart moves the token focus
+    page.locator("#surprisal-plot").scroll_into_view_if_needed()
     hover_cell(page, "#surprisal-plot", 2, api["models"][0]["predictions"]["surprisal_bits"][1])
     wait_js(page, "document.querySelector(\"#strip .tok[data-t='2']\")?.classList.contains('focus')")
 
@@ -381,7 +381,7 @@ def test_difference_map_is_model_a_minus_model_b(page: Any, server: str) -> None
     top = float(np.nanmax(np.abs(diff)))
     assert (props["zmin"], props["zmax"]) == (-top, top)  # diverging: symmetric about 0
     assert props["colorscale"][0][1] != props["colorscale"][-1][1]
-    assert query(page)["diffa"] == "gru"
+    wait_js(page, "location.search.includes('diffa=gru')")
 
 
 def test_influence_by_distance_with_the_cards_held_out_profile(page: Any, server: str) -> None:
@@ -406,7 +406,8 @@ def test_influence_by_distance_with_the_cards_held_out_profile(page: Any, server
     for m in api["models"]:
         norms = decode(m["grad_norm"])
         T = len(norms)
-        mean = [np.nanmean([norms[t, t - d] for t in range(d, T)]) for d in range(T)]
+        cells = [[norms[t, t - d] for t in range(d, T) if np.isfinite(norms[t, t - d])] for d in range(T)]
+        mean = [sum(c) / len(c) if c else np.nan for c in cells]
         d = [i for i in range(1, T) if np.isfinite(mean[i]) and mean[i] > 0]
         line = by_name[f"{m['model']}: this text"]
         assert line["x"] == d
