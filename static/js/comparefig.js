@@ -174,11 +174,22 @@ export function profileFigure(series, opts = {}) {
     data,
     layout: base(opts.title ?? "", {
       margin: { t: opts.title ? 28 : 8, r: 10, b: 40, l: 56 },
-      legend: { font: { size: 10 }, x: 1, xanchor: "right", y: 1, bgcolor: "rgba(255,255,255,0.7)" },
+      legend: { font: { size: 10 }, x: 1.02, xanchor: "left", y: 1 }, // outside: lines stay visible
       xaxis: { title: { text: "distance d = t − s (tokens back)" }, type: "log", gridcolor: "#e6e8eb" },
       yaxis: { title: { text: opts.yTitle ?? "" }, type: "log", gridcolor: "#e6e8eb", exponentformat: "power" },
     }),
   };
+}
+
+/** Tick labels for a minimal pair's slots: every differing slot labelled, the others thinned
+ * to `maxLabels` (at least a stride apart from a differing one, so no two collide). */
+export function differingTicks(labels, differs, maxLabels = 40) {
+  const must = labels.map((_, k) => k).filter((k) => differs[k]);
+  const stride = Math.max(1, Math.ceil(labels.length / maxLabels));
+  const rest = [];
+  for (let k = 0; k < labels.length; k += stride) if (must.every((m) => Math.abs(m - k) >= stride)) rest.push(k);
+  const tickvals = [...new Set([...must, ...rest])].sort((a, b) => a - b);
+  return { tickvals, ticktext: tickvals.map((k) => labels[k]) };
 }
 
 /**
@@ -188,7 +199,7 @@ export function profileFigure(series, opts = {}) {
  */
 export function deltaFigure(labels, series, differs, opts = {}) {
   const x = labels.map((_, k) => k);
-  const ticks = tokenTicks(labels, x, opts.maxLabels);
+  const ticks = differingTicks(labels, differs, opts.maxLabels);
   const data = series.map((s, k) => ({
     type: "bar",
     name: s.name,

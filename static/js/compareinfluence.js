@@ -141,8 +141,11 @@ export function createInfluence({ store, focus, lane, catalog }) {
     const range = sharedRange(ok.map((m) => m.influence));
     const large = ok.some((m) => m.model === st.imap) ? st.imap : "";
     const refusals = inf.models.filter((m) => m.error).map((m) => `${m.model}: ${m.error.detail}`);
+    const scale = range.capped
+      ? `±${range.zmax.toPrecision(3)}, the 99th percentile of |influence| over all of them (largest ${range.max.toPrecision(3)})`
+      : `±${range.zmax.toPrecision(3)}`;
     dom.influenceNote.textContent = [
-      `${ok.length} map${ok.length === 1 ? "" : "s"} on one colour scale, ±${range.zmax.toPrecision(3)}`,
+      `${ok.length} map${ok.length === 1 ? "" : "s"} on one colour scale: ${scale}`,
       ...refusals,
     ].join(" · ");
     syncControls(st);
@@ -258,7 +261,8 @@ export function createInfluence({ store, focus, lane, catalog }) {
     const range = sharedRange([diff]);
     shown.diffTokens = tokensOf(a);
     dom.diffPlot.hidden = false; // measured for its labels below
-    dom.diffNote.textContent = `red: ${a.model} gives more influence, blue: ${b.model} does; scale ±${range.zmax.toPrecision(3)}`;
+    const capped = range.capped ? " (99th percentile of |A − B|)" : "";
+    dom.diffNote.textContent = `red: ${a.model} gives more influence, blue: ${b.model} does; scale ±${range.zmax.toPrecision(3)}${capped}`;
     const fig = mapFigure(diff, subscripted(tokensOf(a).strings), {
       ...range,
       valueName: `${a.model} − ${b.model}`,

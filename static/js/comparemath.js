@@ -45,13 +45,24 @@ export function sortRows(rows, order) {
   return out;
 }
 
-/** One symmetric colour range for several maps (arrays of rows): [-m, m] with m the largest
- * |value| over all of them (NaN and null skipped; 1 if there is none). */
-export function sharedRange(maps) {
-  let m = 0;
-  for (const map of maps) for (const row of map) for (const v of row) if (finite(v) && Math.abs(v) > m) m = Math.abs(v);
-  const top = m || 1;
-  return { zmin: -top, zmax: top };
+/**
+ * One symmetric colour range for several maps (arrays of rows, row t measured over columns
+ * s ≤ t): [-cap, cap] with cap the `q` quantile of |value| over the measured cells of all of
+ * them together (NaN and null skipped). A few outlying cells would otherwise leave every
+ * other cell of every map white. `capped`: some cells lie beyond; `max`: the largest |value|.
+ */
+export function sharedRange(maps, q = 0.99) {
+  const values = [];
+  for (const map of maps)
+    map.forEach((row, t) => {
+      for (let s = 0; s <= t && s < row.length; s++) if (finite(row[s])) values.push(Math.abs(row[s]));
+    });
+  if (!values.length) return { zmin: -1, zmax: 1, capped: false, max: 0 };
+  const sorted = Float64Array.from(values).sort();
+  const max = sorted[sorted.length - 1];
+  const cap = sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  const top = cap > 0 ? cap : max || 1;
+  return { zmin: -top, zmax: top, capped: top < max, max };
 }
 
 /** A − B cell by cell (null where either is not a number); null if the shapes differ

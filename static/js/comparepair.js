@@ -187,7 +187,7 @@ export function createPair({ store, lane }) {
       return;
     }
     const q = (s) => `“${s.trim()}”`;
-    const ctx = (c) => `…${probs.prefixes[c].slice(-28)}`;
+    const ctx = (c) => `…${probs.prefixes[c].slice(-16)}`;
     const head = el(
       "thead",
       {},

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import {
   DIVERGING,
   deltaFigure,
+  differingTicks,
   faint,
   mapFigure,
   profileFigure,
@@ -114,4 +115,17 @@ test("formatP: three significant digits, exponent below 0.001", () => {
   assert.equal(formatP(0.12345), "0.123");
   assert.equal(formatP(0.0045678), "0.00457");
   assert.equal(formatP(1.234e-7), "1.23e-7");
+});
+
+test("differingTicks: every differing slot labelled, the others thinned around them", () => {
+  const labels = Array.from({ length: 100 }, (_, k) => `s${k}`);
+  const differs = labels.map((_, k) => k === 41 || k === 97);
+  const { tickvals, ticktext } = differingTicks(labels, differs, 10);
+  assert.ok(tickvals.includes(41) && tickvals.includes(97));
+  assert.ok(tickvals.length <= 12);
+  for (let i = 1; i < tickvals.length; i++) assert.ok(tickvals[i] - tickvals[i - 1] >= 10, `${tickvals}`);
+  assert.deepEqual(
+    ticktext,
+    tickvals.map((k) => `s${k}`),
+  );
 });

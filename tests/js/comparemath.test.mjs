@@ -87,18 +87,22 @@ test("sortRows: by gap, largest first, rows without a gap last, ties by position
   );
 });
 
-test("sharedRange: symmetric, the largest |value| over every map, NaN and null skipped", () => {
-  assert.deepEqual(
-    sharedRange([
-      [
-        [0.5, null],
-        [-2, NaN],
-      ],
-      [[1.5]],
-    ]),
-    { zmin: -2, zmax: 2 },
-  );
-  assert.deepEqual(sharedRange([[[null]]]), { zmin: -1, zmax: 1 });
+test("sharedRange: symmetric, the quantile of |value| over the measured cells of every map", () => {
+  const maps = [
+    [
+      [0.5, 99], // above the diagonal: not measured, left out
+      [-2, NaN],
+    ],
+    [[1.5]],
+  ];
+  assert.deepEqual(sharedRange(maps, 1), { zmin: -2, zmax: 2, capped: false, max: 2 });
+  // |values| sorted: 0.5, 1.5, 2; the 0.5 quantile is the middle one
+  assert.deepEqual(sharedRange(maps, 0.5), { zmin: -1.5, zmax: 1.5, capped: true, max: 2 });
+  // 100 cells 1..100 (one column): the value at index floor(q·100) of the sorted |values|
+  const column = Array.from({ length: 100 }, (_, i) => [-(i + 1)]);
+  assert.equal(sharedRange([column]).zmax, 100);
+  assert.equal(sharedRange([column], 0.9).zmax, 91);
+  assert.deepEqual(sharedRange([[[null]]]), { zmin: -1, zmax: 1, capped: false, max: 0 });
 });
 
 test("differenceMap: A − B cell by cell, null where either is missing, null for other shapes", () => {
