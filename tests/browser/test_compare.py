@@ -611,7 +611,7 @@ def no_overlaps(page: Any, selector: str) -> None:
     assert not clashes, clashes
 
 
-def test_nothing_overlaps_at_800_px(browser: Any, server: str, recorder: Any) -> None:
+def test_nothing_overlaps_at_800_px(browser: Any, server: str, recorder: Any, artifacts: Path) -> None:
     context = browser.new_context(viewport={"width": 800, "height": 720})
     try:
         pg = context.new_page()
@@ -622,6 +622,7 @@ def test_nothing_overlaps_at_800_px(browser: Any, server: str, recorder: Any) ->
         influence_ready(pg)
         wait_js(pg, "document.querySelector('#pair').dataset.status === 'ready'")
         assert pg.evaluate("document.documentElement.scrollWidth") <= 800
+        pg.screenshot(path=str(artifacts / "compare-800.png"), full_page=True)
         no_overlaps(
             pg,
             ".compare-bar, .columns, .cmp-head, .surprisal-row, #maps, .figs2, .pair-texts, .pair-body, .col header",
