@@ -630,3 +630,24 @@ def test_nothing_overlaps_at_800_px(browser: Any, server: str, recorder: Any, ar
     finally:
         context.close()
     assert not recorder.unexpected_errors()
+
+
+def test_occlusion_measures_again_and_says_the_cards_profile_is_a_gradient(page: Any, server: str) -> None:
+    names = ["transformer", "lstm"]
+    open_compare(page, server, TEXT, models=",".join(names))
+    influence_ready(page)
+    page.select_option("#imethod", "occlusion")
+    wait_js(page, "document.querySelector('#imap-lstm')?.data?.[0].colorbar.title.text === 'Δ log p'")
+    influence_ready(page)
+    api = api_post(
+        server, "/api/v1/influence", {"models": names, "text": TEXT, "method": "occlusion", "encoding": "f16"}
+    )
+    maps = [decode(m["influence"]) for m in api["models"]]
+    for name, m in zip(names, maps, strict=True):
+        (props,) = trace_props(page, f"#imap-{name}", "z", "zmin", "zmax")
+        np.testing.assert_array_equal(as_array(props["z"]), shown_map(m))
+        assert (props["zmin"], props["zmax"]) == shared_cap(maps)
+    assert "gradient norm" in page.inner_text("#profile-note")
+    held_out = [d["name"] for d in figure(page, "#profile-plot")["data"] if "held out" in d["name"]]
+    assert held_out == []  # not the same quantity: no reference drawn
+    wait_js(page, "location.search.includes('imethod=occlusion')")
