@@ -121,14 +121,16 @@ export async function fetchMemory({ model, text, layer, max_distance = null }, s
   return request("/steps/memory", { body: { model, text, layer, max_distance }, signal });
 }
 
-/** Influence maps of 1-4 models: each model's `influence` decoded to [T, T] rows. */
+/** Influence maps of 1-4 models: each model's `influence` (and `grad_norm`, null for
+ * occlusion) decoded to [T, T] rows. */
 export async function fetchInfluence({ models, text, method = "gradient" }, signal) {
   const raw = await request("/influence", { body: { ...FAST, models, text, method }, signal });
   const rows = (enc) => {
     const { shape, data } = decodeArray(enc);
     return Array.from({ length: shape[0] }, (_, t) => Array.from(data.subarray(t * shape[1], (t + 1) * shape[1])));
   };
-  return { ...raw, models: raw.models.map((m) => (m.influence ? { ...m, influence: rows(m.influence) } : m)) };
+  const decoded = (m) => ({ ...m, influence: rows(m.influence), grad_norm: m.grad_norm ? rows(m.grad_norm) : null });
+  return { ...raw, models: raw.models.map((m) => (m.influence ? decoded(m) : m)) };
 }
 
 /**

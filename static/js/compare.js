@@ -1,19 +1,25 @@
 /**
- * The compare page: 2-4 models on one text, one column each, a shared token focus, and a
- * table of every model's next-token guesses and surprisal with disagreements marked. Each
- * column shows its model's first controller (controllers/): attention where the model
- * declares it, else its states; the attention view and the state part are chosen once for
- * all columns.
+ * The compare page, built around where 2-4 models differ on one text: one column each (its
+ * first controller: attention where the model declares it, else its states; a model that
+ * refuses the text shows why in its column), every model's surprisal per token on one chart,
+ * the predictions table sortable by the gap in bits between models, with a threshold the
+ * user sets; then the influence section (compareinfluence.js) and minimal pairs
+ * (comparepair.js). A shared token focus runs through all of it.
  */
 
 import { fetchCompare, fetchCompareJson } from "./api.js";
 import { availableModels, modelNamed } from "./catalog.js";
+import { surprisalFigure } from "./comparefig.js";
+import { createInfluence } from "./compareinfluence.js";
+import { PAIR_SAMPLES, sortRows, subscripted, tokenBits, withGaps } from "./comparemath.js";
+import { createPair } from "./comparepair.js";
 import { controllersFor } from "./controllers/index.js";
 import { download, el, fillSelect, showError } from "./dom.js";
 import { colourAt, inkFor, toCsv } from "./figures.js";
 import { openPage } from "./page.js";
 import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
-import { explain, VIEW_TERMS } from "./tooltip.js";
+import { createLane } from "./state.js";
+import { explain, term, VIEW_TERMS } from "./tooltip.js";
 import { comparisonRows, mapToken } from "./views.js";
 
 const SCHEMA = {
@@ -23,12 +29,35 @@ const SCHEMA = {
   layer: { type: "int", fallback: 0 },
   head: { type: "int", fallback: 0 },
   part: { type: "string", fallback: "h" },
+  gap: { type: "number", fallback: 2 }, // bits: a gap above it marks a disagreement
+  order: { type: "string", fallback: "position" }, // the table's order: "position" or "gap"
+  imethod: { type: "string", fallback: "gradient" },
+  imap: { type: "string", fallback: "" }, // "": every influence map side by side; a name: that one large
+  rollout: { type: "bool", fallback: true },
+  diffa: { type: "string", fallback: "" },
+  diffb: { type: "string", fallback: "" },
+  pa: { type: "string", fallback: PAIR_SAMPLES[0].a }, // the minimal pair's two texts
+  pb: { type: "string", fallback: PAIR_SAMPLES[0].b },
+  pat: { type: "int", fallback: -1 }, // the differing place compared (-1: the last)
 };
 const MAX_MODELS = 4;
 
 const page = openPage({
   schema: SCHEMA,
-  ids: ["model-boxes", "view", "layer", "head", "part", "columns", "pred-table", "dl-json", "dl-csv"],
+  ids: [
+    "model-boxes",
+    "view",
+    "layer",
+    "head",
+    "part",
+    "columns",
+    "pred-table",
+    "dl-json",
+    "dl-csv",
+    "surprisal-plot",
+    "gap",
+    "order",
+  ],
   copied: "Link copied: it restores this text, the models and the view.",
   run: {
     blocked: (st) =>
@@ -41,12 +70,9 @@ const page = openPage({
     request: (st, signal) =>
       fetchCompare({ models: st.models, text: st.text, parts: partsFor(st), top_k: catalog.default_top_k }, signal),
     render: (res) => {
-      // until the columns can show a refusal of their own, a model that refused the text
-      // (more tokens than its n_ctx) fails the view with its reason
-      const refused = res.models.find((m) => m.error);
-      if (refused) throw { title: refused.error.title, detail: refused.error.detail };
-      // each model's response with its tokens, read as a trace by the controllers
-      const columns = res.models.map((m) => ({ ...m, tokens: res.tokenizations[m.tokenizer] }));
+      // each model's response with its tokens (repeated ones told apart), read as a trace by
+      // the controllers; a model that refused the text (over its n_ctx) keeps its `error`
+      const columns = res.models.map((m) => ({ ...m, tokens: labelled(res.tokenizations[m.tokenizer]) }));
       store.set({ trace: { ...res, columns } });
       return render();
     },
@@ -61,6 +87,21 @@ let catalog = null;
 let rows = [];
 const made = new Map(); // model name -> its controllers
 const plots = new Map(); // model name -> the plot of its column
+const traced = (res) => res.columns.filter((m) => !m.error);
+const surprisalPlot = createPlot(dom.surprisalPlot, {
+  hover: (p) => focus.hover(p.x, surprisalPlot),
+  unhover: () => focus.hover(null, surprisalPlot),
+  click: (p) => focus.select(p.x, surprisalPlot),
+});
+// The influence and minimal-pair sections send their requests one at a time, through one
+// lane: with the server's inference slots (2 by default) that leaves one free for the
+// page's own trace, which then never waits behind them.
+const lane = createLane();
+const influence = createInfluence({ store, focus, lane, catalog: () => catalog });
+const pair = createPair({ store, lane });
+
+/** Tokens with display labels in which repeated tokens are told apart (a subscript). */
+const labelled = (tok) => ({ ...tok, strings: subscripted(tok.strings) });
 
 /** A column's controller: the model's first (attention where it has it, else states). */
 function columnController(name) {
@@ -89,7 +130,7 @@ const toModel = (res, column, t) => mapToken(t, primary(res).spans, column.token
 /** What column `name` shows now, or null: {trace, st, c, plot, toPrimary(i)}. */
 function column(name) {
   const res = store.get().trace;
-  const trace = res?.columns.find((m) => m.model === name);
+  const trace = res?.columns.find((m) => m.model === name && !m.error);
   const c = trace && columnController(name);
   if (!c?.has(trace)) return null;
   const toPrimary = (i) => (i === null ? null : mapToken(i, trace.tokens.spans, primary(res).spans));
@@ -119,9 +160,14 @@ for (const [id, key, int] of [
   ["layer", "layer", true],
   ["head", "head", true],
   ["part", "part", false],
+  ["order", "order", false],
 ]) {
   dom[id].addEventListener("change", () => store.set({ [key]: int ? Number(dom[id].value) : dom[id].value }));
 }
+dom.gap.addEventListener("input", () => {
+  const v = Number(dom.gap.value);
+  if (dom.gap.value !== "" && Number.isFinite(v) && v >= 0) store.set({ gap: v });
+});
 
 async function start() {
   catalog = await page.catalog;
@@ -136,6 +182,7 @@ async function start() {
   renderModelBoxes();
   syncControls();
   focus.subscribe(onFocus);
+  pair.start();
   await page.start(onChange);
 }
 
@@ -148,12 +195,20 @@ function defaultPair() {
   return [...new Set([...pair, ...usable].map((m) => m.name))].slice(0, 2);
 }
 
+const TABLE_KEYS = ["gap", "order"];
+const PAIR_KEYS = ["pa", "pb", "pat"]; // the minimal pair's own (comparepair.js)
+
 function onChange(st, changed) {
   if (changed.size === 1 && changed.has("trace")) return; // render() draws it
   syncControls(st);
-  if (changed.has("models")) page.run();
-  else if (changed.has("text")) page.runSoon();
-  else if (st.trace) renderColumns();
+  pair.changed(st, changed);
+  if (changed.has("models")) return page.run();
+  if (changed.has("text")) return page.runSoon();
+  const only = (keys) => [...changed].every((k) => keys.includes(k));
+  if (!st.trace || only(PAIR_KEYS)) return;
+  if (only(TABLE_KEYS)) renderTable(st.trace);
+  else if (influence.owns(changed)) influence.changed(st, changed);
+  else renderColumns();
 }
 
 /** One checkbox per model; unavailable ones disabled with the reason; at most four. */
@@ -205,6 +260,9 @@ function syncControls(st = store.get()) {
   dom.part.disabled = !parts.size;
   explain(dom.view, VIEW_TERMS[st.view]); // the glossary's word on what each select shows
   explain(dom.part, dom.part.value);
+  if (Number(dom.gap.value) !== st.gap) dom.gap.value = String(st.gap);
+  dom.order.value = st.order;
+  influence.syncControls(st);
 }
 
 function clear() {
@@ -212,6 +270,46 @@ function clear() {
   for (const plot of plots.values()) plot.purge();
   plots.clear();
   for (const node of [dom.columns, dom.predTable]) node.replaceChildren();
+  delete dom.columns.dataset.shows;
+  surprisalPlot.purge();
+  dom.surprisalPlot.hidden = true;
+  influence.clear();
+}
+
+/** "held out: 68.7 ppl · 1.69 bits/char" from the model card, or "not measured". */
+function cardLine(name) {
+  const metrics = modelNamed(catalog, name)?.card?.metrics ?? {};
+  const ppl = metrics.valid_perplexity;
+  const bpc = metrics.valid_bits_per_char;
+  const known = [
+    Number.isFinite(ppl) ? `${ppl.toFixed(1)} ppl` : null,
+    Number.isFinite(bpc) ? `${bpc.toFixed(2)} bits/char` : null,
+  ].filter(Boolean);
+  return `held out: ${known.length ? known.join(" · ") : "not measured"}`;
+}
+
+/** A column: the model's name, its card's held-out numbers, and its plot or its refusal. */
+function columnNode(m) {
+  const header = el(
+    "header",
+    {},
+    el("h2", {}, m.model),
+    el("span", { class: "card-metrics", title: "from the model card" }, cardLine(m.model)),
+    el("span", { class: "muted" }, ""),
+  );
+  if (m.error) {
+    const reason = el(
+      "div",
+      { class: "refusal", role: "note" },
+      el("strong", {}, m.error.title ?? "Refused"),
+      " ",
+      el("span", { class: "detail" }, m.error.detail ?? ""),
+    );
+    return el("article", { class: "col refused", "data-model": m.model }, header, reason);
+  }
+  const node = el("div", { class: "plot", id: `plot-${m.model}` });
+  plots.set(m.model, createPlot(node, pointer(m.model)));
+  return el("article", { class: "col", "data-model": m.model }, header, node);
 }
 
 async function render() {
@@ -220,26 +318,40 @@ async function render() {
   dom.count.textContent = `(${tok.n_tokens} tokens)`;
   strip.show(tok.strings, [], res); // colours differ per model: see the table
   if (focus.selected() >= tok.strings.length) focus.select(null, null);
-  const names = res.models.map((m) => m.model);
-  if ([...plots.keys()].join() !== names.join()) {
+  const signature = res.models.map((m) => `${m.model}${m.error ? "!" : ""}`).join();
+  if (dom.columns.dataset.shows !== signature) {
     for (const plot of plots.values()) plot.purge();
     plots.clear();
-    dom.columns.replaceChildren(
-      ...names.map((name) => {
-        const node = el("div", { class: "plot", id: `plot-${name}` });
-        plots.set(name, createPlot(node, pointer(name)));
-        return el(
-          "article",
-          { class: "col", "data-model": name },
-          el("header", {}, el("h2", {}, name), el("span", { class: "muted" }, "")),
-          node,
-        );
-      }),
-    );
+    dom.columns.replaceChildren(...res.models.map(columnNode));
+    dom.columns.dataset.shows = signature;
   }
   renderTable(res);
-  await renderColumns();
+  await Promise.all([renderColumns(), renderSurprisal(res)]);
   onFocus(focus.current(), null);
+  influence.load(res, store.get());
+}
+
+/** Every traced model's surprisal of each token (on the first model's tokens), one line each. */
+async function renderSurprisal(res) {
+  const tok = primary(res);
+  const series = traced(res).map((m) => {
+    const bits = tokenBits(m.predictions.surprisal_bits);
+    const at = (t) => toModel(res, m, t);
+    return {
+      name: m.model,
+      bits: tok.strings.map((_, t) => (at(t) > 0 ? bits[at(t)] : null)),
+      // the guess for token t was made at the position before it
+      guess: tok.strings.map((_, t) => {
+        const i = at(t) - 1;
+        const p = m.predictions;
+        return i >= 0 && p.top_strings[i] ? { top: p.top_strings[i][0], prob: p.top_probs[i][0] } : null;
+      }),
+    };
+  });
+  const fig = surprisalFigure(subscripted(tok.strings), series, {
+    maxLabels: labelsThatFitWidth(dom.surprisalPlot, 80),
+  });
+  await surprisalPlot.render(fig, { filename: "attenzione-compare-surprisal", token: focus.current() });
 }
 
 /** Each model's view at the chosen layer/head (clamped to what the model has). */
@@ -247,10 +359,14 @@ async function renderColumns() {
   const res = store.get().trace;
   await Promise.all(
     res.columns.map(async (trace, k) => {
-      const v = column(trace.model);
       const col = dom.columns.children[k];
-      const mean = trace.predictions.mean_surprisal_bits;
       const family = trace.family === trace.model ? "" : `${trace.family} · `;
+      if (trace.error) {
+        col.querySelector("header .muted").textContent = `${family}refused this text`;
+        return;
+      }
+      const v = column(trace.model);
+      const mean = trace.predictions.mean_surprisal_bits;
       col.querySelector("header .muted").textContent =
         `${family}mean surprisal ${mean === null ? "—" : mean.toFixed(2)} bits/token`;
       if (!v) return;
@@ -268,29 +384,47 @@ async function renderColumns() {
   );
 }
 
+/** The predictions table: each traced model's guess and surprisal at every position, the
+ * gap in bits between the models, rows with a gap above the threshold marked, in the
+ * order chosen (the text's, or the largest gap first). */
 function renderTable(res) {
-  rows = comparisonRows(
-    primary(res).strings,
-    res.columns.map((m) => ({ predictions: m.predictions, at: (t) => toModel(res, m, t) })),
+  const st = store.get();
+  const models = traced(res);
+  rows = withGaps(
+    comparisonRows(
+      primary(res).strings,
+      models.map((m) => ({ predictions: m.predictions, at: (t) => toModel(res, m, t) })),
+    ),
+    st.gap,
   );
-  const names = res.models.map((m) => m.model);
+  // the "#" and gap headers sort the rows (aria-sort says how they are sorted now)
+  const sortable = (key, label, title, ...more) =>
+    el(
+      "th",
+      {
+        class: key === "gap" ? "num" : null,
+        "aria-sort": st.order !== key ? "none" : key === "gap" ? "descending" : "ascending",
+      },
+      el("button", { type: "button", class: "sort", "data-order": key, title }, label),
+      ...more,
+    );
   const head = el(
     "tr",
     {},
-    el("th", {}, "#"),
+    sortable("position", "#", "In the text's order"),
     el("th", {}, "token"),
     el("th", {}, "actual next"),
-    el("th", { title: "top-1 guesses differ" }, "≠"),
-    ...names.flatMap((n) => [el("th", {}, `${n}: top guess`), el("th", { class: "num" }, "bits")]),
+    sortable("gap", "gap", "Largest gap in surprisal between the models first", " ", term("gap", "(bits)")),
+    ...models.flatMap((m) => [el("th", {}, `${m.model}: top guess`), el("th", { class: "num" }, "bits")]),
   );
-  const body = rows.map((r) =>
+  const body = sortRows(rows, st.order).map((r) =>
     el(
       "tr",
       { "data-t": r.t, class: r.disagree ? "disagree" : null },
       el("td", { class: "num" }, String(r.t)),
       el("td", { class: "tokcell" }, r.token),
       el("td", { class: "tokcell" }, r.next ?? "—"),
-      el("td", { class: "flag" }, r.disagree ? "≠" : ""),
+      el("td", { class: `num gapcell${r.disagree ? " flag" : ""}` }, r.gap === null ? "—" : r.gap.toFixed(2)),
       ...r.cells.flatMap((c) => [
         el(
           "td",
@@ -301,18 +435,25 @@ function renderTable(res) {
       ]),
     ),
   );
+  const marked = rows.filter((r) => r.disagree).length;
   const foot = el(
     "tr",
     {},
-    el("td", { colspan: "4" }, "mean surprisal (bits/token)"),
-    ...res.models.flatMap((m) => [el("td", {}), el("td", { class: "num" }, fmt(m.predictions.mean_surprisal_bits))]),
+    el("td", { colspan: "3" }, "mean surprisal (bits/token)"),
+    el("td", { class: "num", title: `positions with a gap above ${st.gap} bits` }, `${marked} ⚑`),
+    ...models.flatMap((m) => [el("td", {}), el("td", { class: "num" }, fmt(m.predictions.mean_surprisal_bits))]),
   );
   dom.predTable.replaceChildren(el("thead", {}, head), el("tbody", {}, ...body), el("tfoot", {}, foot));
+  onFocus(focus.current(), null);
 }
 
 /** The table's rows hover and select tokens (listeners on the table, added once). */
 function wireTable() {
   const rowOf = (ev) => ev.target.closest("tbody tr")?.dataset.t;
+  dom.predTable.addEventListener("click", (ev) => {
+    const order = ev.target.closest("button.sort")?.dataset.order;
+    if (order) store.set({ order });
+  });
   dom.predTable.addEventListener("mouseover", (ev) => {
     const t = rowOf(ev);
     if (t) focus.hover(Number(t), dom.predTable);
@@ -337,14 +478,27 @@ function onFocus(t, source) {
   const res = store.get().trace;
   if (!res) return;
   strip.mark(t, focus.selected());
-  for (const trace of res.columns) {
+  for (const trace of traced(res)) {
     const plot = plots.get(trace.model);
     if (plot && plot !== source && plot.shown()) plot.highlight(toModel(res, trace, t));
   }
+  if (surprisalPlot !== source && surprisalPlot.shown()) surprisalPlot.highlight(t);
+  influence.highlight(t, source);
   for (const r of dom.predTable.querySelectorAll("tr.focus")) r.classList.remove("focus");
   const row = t === null ? null : dom.predTable.querySelector(`tbody tr[data-t="${t}"]`);
   row?.classList.add("focus");
-  if (row && source !== dom.predTable && t === focus.selected()) row.scrollIntoView({ block: "nearest" });
+  if (row && source !== dom.predTable && t === focus.selected()) scrollWithin(row);
+}
+
+/** Scroll the table's own box (not the page) so that `row` shows below the sticky head and
+ * above the sticky foot. */
+function scrollWithin(row) {
+  const wrap = row.closest(".table-wrap");
+  const r = row.getBoundingClientRect();
+  const w = wrap.getBoundingClientRect();
+  const [head, foot] = [26, 28];
+  if (r.top < w.top + head) wrap.scrollTop -= w.top + head - r.top;
+  else if (r.bottom > w.bottom - foot) wrap.scrollTop += r.bottom - (w.bottom - foot);
 }
 
 async function downloadJson() {
@@ -361,10 +515,10 @@ async function downloadJson() {
 function downloadCsv() {
   const res = store.get().trace;
   if (!res) return;
-  const names = res.models.map((m) => m.model);
-  const cols = ["next", ...names.flatMap((n) => [`${n} top`, `${n} p`, `${n} bits`])];
+  const names = traced(res).map((m) => m.model);
+  const cols = ["next", "gap bits", ...names.flatMap((n) => [`${n} top`, `${n} p`, `${n} bits`])];
   const matrix = rows.map((r) =>
-    [r.next ?? "", ...r.cells.flatMap((c) => [c.top ?? "", c.prob ?? "", c.bits ?? ""])].map((v) =>
+    [r.next ?? "", r.gap ?? "", ...r.cells.flatMap((c) => [c.top ?? "", c.prob ?? "", c.bits ?? ""])].map((v) =>
       typeof v === "string" ? `"${v.replace(/"/g, '""')}"` : v,
     ),
   );

@@ -271,6 +271,22 @@ export const GLOSSARY = {
     label: "chrF",
     text: "A corpus score from 0 to 100 of character n-gram overlap with reference translations: kinder than BLEU to a word with the right stem and the wrong ending.",
   },
+  gap: {
+    label: "gap (bits)",
+    text: "At one position, the largest minus the smallest surprisal among the compared models: how differently surprised they were by the same next token. A gap above the threshold you set marks the row.",
+  },
+  "difference-map": {
+    label: "difference map",
+    text: "One model's influence map minus another's, cell by cell, on a scale symmetric about 0: red where model A gives a token more influence than model B, blue where less.",
+  },
+  "delta-bits": {
+    label: "Δbits",
+    text: "A token's surprisal in text B minus its surprisal in text A, for one model. Positive: the change made the model more surprised by this token.",
+  },
+  "minimal-pair": {
+    label: "minimal pair",
+    text: "Two texts that differ in a word or two, so a difference in how a model reads them is due to those words: e.g. “The key to the cabinets is” / “The keys to the cabinet are” tests agreement across an attractor noun.",
+  },
   "max-difference": {
     label: "max difference",
     text: "The largest gap between a number this page recomputed and the one the model computed (relative when a value exceeds 1). Float32 arithmetic in a different order leaves ~1e-7: below 1e-5, the two are the same computation.",

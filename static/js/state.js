@@ -90,6 +90,18 @@ export function syncUrl(store, schema) {
   });
 }
 
+/** A lane: `lane(task)` runs `task()` (a function returning a promise) once every task
+ * queued before it has settled, and resolves or rejects as it does. One failure does not
+ * block the tasks after it. */
+export function createLane() {
+  let tail = Promise.resolve();
+  return (task) => {
+    const run = tail.then(task, task);
+    tail = run.catch(() => {});
+    return run;
+  };
+}
+
 /** Call `fn` after `ms` of quiet; `.now()` runs it at once, `.cancel()` drops it. */
 export function debounce(fn, ms) {
   let timer = 0;

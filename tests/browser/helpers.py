@@ -19,6 +19,11 @@ def api_post(server: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return json.loads(res.read())
 
 
+def api_get(server: str, path: str) -> dict[str, Any]:
+    with urllib.request.urlopen(server + path, timeout=30) as res:
+        return json.loads(res.read())
+
+
 def decode(enc: dict[str, Any]) -> np.ndarray:
     """An API array (f16 or json; dense or causal_lower) as float64, dense."""
     shape = enc["shape"]

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { createStore, readQuery, writeQuery } from "../../static/js/state.js";
+import { createLane, createStore, readQuery, writeQuery } from "../../static/js/state.js";
 
 const SCHEMA = {
   text: { type: "string", fallback: "" },
@@ -145,4 +145,29 @@ test("syncUrl writes the state at once and later only for the schema's fields", 
   } finally {
     for (const key of ["location", "history", "requestAnimationFrame", "cancelAnimationFrame"]) delete globalThis[key];
   }
+});
+
+test("createLane: tasks run one at a time in order; a failure does not block the next", async () => {
+  const lane = createLane();
+  const log = [];
+  let running = 0;
+  const task =
+    (name, fail = false) =>
+    async () => {
+      running += 1;
+      assert.equal(running, 1, "two tasks at once");
+      log.push(`start ${name}`);
+      await new Promise((resolve) => setImmediate(resolve));
+      log.push(`end ${name}`);
+      running -= 1;
+      if (fail) throw new Error(name);
+      return name;
+    };
+  const results = await Promise.allSettled([lane(task("a")), lane(task("b", true)), lane(task("c"))]);
+  assert.deepEqual(log, ["start a", "end a", "start b", "end b", "start c", "end c"]);
+  assert.deepEqual(
+    results.map((r) => r.value ?? r.reason.message),
+    ["a", "b", "c"],
+  );
+  assert.equal(results[1].status, "rejected");
 });
