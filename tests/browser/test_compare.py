@@ -13,6 +13,7 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
+from models.influence import MAX_INFLUENCE_TOKENS
 from tests.browser.helpers import (
     api_get,
     api_post,
@@ -286,9 +287,9 @@ def test_a_model_refusing_the_text_shows_why_in_its_column(page: Any, server: st
         page.locator("#pred-table tbody tr").count()
         == api["tokenizations"][api["models"][1]["tokenizer"]]["n_tokens"]
     )
-    # influence is limited to 256 tokens: said, not asked
+    # influence is limited to MAX_INFLUENCE_TOKENS tokens: said, not asked
     wait_js(page, "document.querySelector('#influence').dataset.status === 'refused'")
-    assert "256" in page.inner_text("#influence-note")
+    assert str(MAX_INFLUENCE_TOKENS) in page.inner_text("#influence-note")
     assert not page.is_visible("#error")
 
 
@@ -585,10 +586,13 @@ def test_four_models_at_250_tokens_stay_readable(page: Any, server: str, artifac
     names = ["transformer", "lstm", "gru", "rnn"]
     text = about_250_tokens(server)
     open_compare(page, server, text, models=",".join(names))
-    influence_ready(page)
-    assert page.locator("#maps .map-cell .refusal").count() == 0
-    for sel in ["#surprisal-plot", "#imap-transformer", "#imap-rnn", "#rollout-transformer", "#diff-plot"]:
-        tick_labels_fit(page, sel)
+    wait_ready(page, text)
+    for name in names:
+        wait_js(page, f"document.querySelector('#plot-{name}')?.data?.length > 0")
+    tick_labels_fit(page, "#surprisal-plot")
+    # influence maps take at most MAX_INFLUENCE_TOKENS tokens (their cost grows with T²): said
+    wait_js(page, "document.querySelector('#influence').dataset.status === 'refused'")
+    assert str(MAX_INFLUENCE_TOKENS) in page.inner_text("#influence-note")
     page.screenshot(path=str(artifacts / "compare-250.png"), full_page=True)
 
 
@@ -651,3 +655,17 @@ def test_occlusion_measures_again_and_says_the_cards_profile_is_a_gradient(page:
     held_out = [d["name"] for d in figure(page, "#profile-plot")["data"] if "held out" in d["name"]]
     assert held_out == []  # not the same quantity: no reference drawn
     wait_js(page, "location.search.includes('imethod=occlusion')")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known, issue 12: the columns' maps at 250 tokens x 4 models are too narrow for their labels",
+)
+def test_four_column_maps_at_250_tokens_have_readable_labels(page: Any, server: str) -> None:
+    names = ["transformer", "lstm", "gru", "rnn"]
+    text = about_250_tokens(server)
+    open_compare(page, server, text, models=",".join(names))
+    for name in names:
+        wait_js(page, f"document.querySelector('#plot-{name}')?.data?.length > 0")
+    for name in names:
+        tick_labels_fit(page, f"#plot-{name}")
