@@ -105,7 +105,7 @@ export const GLOSSARY = {
   },
   sink: {
     label: "attention sink",
-    text: "Many heads put most of their weight on the first token when nothing else fits: a parking place for attention. Hiding it (and renormalising rows) shows where the rest goes.",
+    text: "In many trained Transformers some heads put most of their weight on the first token when nothing else fits: a parking place for attention. Whether a model does is measured, not assumed: each head's first-token score is in its card (Learn, Many heads); the shipped Transformer has no such head. Hiding the first token (and renormalising rows) shows where the rest of the weight goes.",
   },
   "smeared-key": {
     label: "smeared key",
