@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     json_paths = {r.path for r in routes if "POST" in (r.methods or ())}
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, json_paths=json_paths)
-    app.add_middleware(CompressMiddleware, minimum_size=1024, zstd_level=3, brotli_quality=4, gzip_level=4)
+    app.add_middleware(CompressMiddleware, minimum_size=1024, zstd_level=1, brotli_quality=4, gzip_level=4)
     app.add_middleware(HeadLikeGet)
     app.add_middleware(HostGuard, allowed=settings.hosts())
     app.add_middleware(CrashGuard)
