@@ -116,17 +116,14 @@ def _distinct(names: list[str]) -> list[str]:
     return names
 
 
+# Up to four distinct model names (each request sets its own least number).
+ModelNames = Annotated[
+    list[ModelName], AfterValidator(_distinct), Field(max_length=4, json_schema_extra={"uniqueItems": True})
+]
+
+
 class CompareRequest(TraceOptions):
-    models: Annotated[
-        list[ModelName],
-        AfterValidator(_distinct),
-        Field(
-            min_length=2,
-            max_length=4,
-            json_schema_extra={"uniqueItems": True},
-            description="2 to 4 distinct model names.",
-        ),
-    ]
+    models: ModelNames = Field(..., min_length=2, description="2 to 4 distinct model names.")
     text: Text
 
     model_config = ConfigDict(
@@ -139,16 +136,7 @@ class CompareRequest(TraceOptions):
 
 
 class InfluenceRequest(StrictRequest):
-    models: Annotated[
-        list[ModelName],
-        AfterValidator(_distinct),
-        Field(
-            min_length=1,
-            max_length=4,
-            json_schema_extra={"uniqueItems": True},
-            description="1 to 4 distinct language models.",
-        ),
-    ]
+    models: ModelNames = Field(..., min_length=1, description="1 to 4 distinct language models.")
     text: Text
     method: Literal["gradient", "occlusion"] = Field(
         "gradient",
