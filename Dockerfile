@@ -66,7 +66,8 @@ RUN --mount=type=secret,id=pip_cert \
     && pip uninstall --yes pip \
     && rm -rf /tmp/build
 
-# The app source, static files, templates and checkpoints. Byte-compiled now: with a
+# The app source, static files, templates and checkpoints; plotly.js precompressed into
+# /app/build/assets (app/assets.py). Byte-compiled now: with a
 # read-only root filesystem Python could not cache them later; "unchecked-hash" byte code
 # stays valid whatever file times a copy leaves (the image's sources never change). Made
 # world-readable: safetensors writes weights as 0600, which the non-root user could not
@@ -78,6 +79,7 @@ COPY models/ models/
 COPY static/ static/
 COPY templates/ templates/
 RUN python -m compileall -q --invalidation-mode unchecked-hash app models \
+    && python -m app.assets \
     && chmod -R u=rwX,go=rX /app
 
 # ---------------------------------------------------------------------------------------
@@ -95,6 +97,8 @@ RUN groupadd --gid 10001 attenzione \
 # HOME and TMPDIR point into /tmp, the one writable place (a tmpfs with --read-only).
 # ATTENZIONE_* are the app's settings (app/settings.py); HOST must be 0.0.0.0 in a container.
 # PORT is the port to listen on (ATTENZIONE_PORT, if set, wins).
+# MALLOC_MMAP_THRESHOLD_: glibc serves every allocation over 128 KB (tensors) by mmap and gives
+# it back to the OS when freed, so the server's memory returns after load (README, Reliability).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -106,7 +110,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     ATTENZIONE_HOST=0.0.0.0 \
     PORT=8000 \
     ATTENZIONE_MODELS_DIR=/app/models/checkpoints \
-    ATTENZIONE_LOG_LEVEL=info
+    ATTENZIONE_LOG_LEVEL=info \
+    MALLOC_MMAP_THRESHOLD_=131072
 
 COPY --from=build /opt/venv /opt/venv
 

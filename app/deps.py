@@ -1,9 +1,4 @@
-"""The objects the lifespan puts on ``app.state``: read directly by the trace and compare
-routes, and as a FastAPI dependency by the others.
-
-``get_registry`` is ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the
-thread pool, and a thread hop for an attribute read costs more than a small trace.
-"""
+"""FastAPI dependencies: the objects the lifespan puts on ``app.state``, as ``Annotated`` aliases."""
 
 from __future__ import annotations
 
@@ -11,20 +6,29 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from .budget import Outbox
 from .limits import InferenceRunner
 from .registry import Registry
 from .settings import Settings
-
-
-def app_state(request: Request) -> tuple[Registry, InferenceRunner, Settings]:
-    """The registry, runner and settings, read directly: the trace and compare routes skip
-    FastAPI's dependency injection, which costs more than the inference path can spare."""
-    state = request.app.state
-    return state.registry, state.runner, state.settings
 
 
 async def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
+async def get_runner(request: Request) -> InferenceRunner:
+    return request.app.state.runner
+
+
+async def get_outbox(request: Request) -> Outbox:
+    return request.app.state.outbox
+
+
+async def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
 RegistryDep = Annotated[Registry, Depends(get_registry)]
+RunnerDep = Annotated[InferenceRunner, Depends(get_runner)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,11 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from models.errors import TextError
+from models.errors import MissingPartError, OptionError, TextError
 
 from .serialize import dumps
 
-log = logging.getLogger("attenzione.errors")
 PROBLEM = "application/problem+json"
 
 
@@ -34,16 +32,21 @@ class ProblemError(Exception):
         self.extra = extra
 
 
-def problem_response(
-    status: int, title: str, detail: str, kind: str, headers: dict[str, str] | None = None, **extra: Any
-) -> Response:
-    body = {
+def problem_body(status: int, title: str, detail: str, kind: str, **extra: Any) -> dict[str, Any]:
+    """An RFC 9457 problem as a dict (a response body, or an entry's ``error``)."""
+    return {
         "type": f"urn:attenzione:problem:{kind}",
         "title": title,
         "status": status,
         "detail": detail,
         **extra,
     }
+
+
+def problem_response(
+    status: int, title: str, detail: str, kind: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    body = problem_body(status, title, detail, kind, **extra)
     return Response(dumps(body), status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -85,23 +88,26 @@ def install(app: FastAPI) -> None:
     async def _text(_: Request, exc: TextError) -> Response:
         return problem_response(422, "Text cannot be traced", str(exc), "bad-text")
 
+    @app.exception_handler(OptionError)
+    async def _option(_: Request, exc: OptionError) -> Response:
+        return problem_response(422, "Option out of range", str(exc), "bad-option", field=exc.name)
+
+    @app.exception_handler(MissingPartError)
+    async def _missing(_: Request, exc: MissingPartError) -> Response:
+        return problem_response(422, "Not available for this model", str(exc), "missing-part")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Method not allowed"}
         detail = str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such page or endpoint; see /docs for the API"
+        elif exc.status_code == 400 and detail == "There was an error parsing the body":  # not UTF-8
+            detail = "request body is not JSON text: send a JSON object encoded as UTF-8"
         return problem_response(
             exc.status_code,
             titles.get(exc.status_code, "HTTP error"),
             detail,
             "http",
             dict(exc.headers or {}),
-        )
-
-    @app.exception_handler(Exception)
-    async def _crash(_: Request, exc: Exception) -> Response:  # a bug: log it, keep serving
-        log.exception("unhandled error")
-        return problem_response(
-            500, "Internal error", "the server failed on this request; it was logged", "internal"
         )

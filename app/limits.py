@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import ctypes
-import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Callable, Collection, Hashable
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,16 +45,37 @@ async def read_body(scope: Scope, receive: Receive, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-class BodyLimitMiddleware:
-    """Reject request bodies over ``max_bytes`` with 413, before any parsing."""
+def _media_type(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.decode("latin-1").split(";")[0].strip().lower()
+    return ""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodyLimitMiddleware:
+    """Request bodies are JSON (415 otherwise, so that another site's page cannot post a form
+    or text here without a CORS preflight, which is refused) and at most ``max_bytes`` (413),
+    checked before any parsing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, json_paths: Collection[str]) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.json_paths = json_paths  # the routes that take a body (others answer 405 to a POST)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.json_paths:
             await self.app(scope, receive, send)
+            return
+        media_type = _media_type(scope)
+        if media_type != "application/json":
+            sent = f"Content-Type {media_type!r}" if media_type else "no Content-Type"
+            response = problem_response(
+                415,
+                "Unsupported media type",
+                f"request bodies must be JSON, sent with Content-Type: application/json; got {sent}",
+                "unsupported-media-type",
+            )
+            await response(scope, receive, send)
             return
         try:
             body = await read_body(scope, receive, self.max_bytes)
@@ -75,25 +94,7 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-M_TOP_PAD, M_MMAP_THRESHOLD = -2, -3  # glibc mallopt parameters
-
-
-def keep_freed_memory() -> bool:
-    """Stop glibc from giving freed tensor memory back to the OS after each trace.
-
-    A pool thread allocates from its own malloc arena, which glibc trims as soon as a trace
-    frees its tensors; the next trace then page-faults the memory back in (about 1000 minor
-    faults, ~25% slower than the same trace on the main thread, at 64 tokens). Keeping 64 MB
-    of slack per arena and serving blocks under 32 MB from the heap avoids that. Returns
-    False where it does not apply (not glibc).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(M_TOP_PAD, 64 << 20) and libc.mallopt(M_MMAP_THRESHOLD, 32 << 20))
-    except (OSError, AttributeError):
-        return False
+T = TypeVar("T")
 
 
 class Saturated(ProblemError):
@@ -107,39 +108,19 @@ class Saturated(ProblemError):
         )
 
 
-# Responses reach tens of MB (a 4-model compare with logits at 256 tokens is ~75 MB), so
-# the cache is bounded in bytes as well as in entries.
-CACHE_MAX_BYTES = 256 << 20
-
-
-def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
-    if future.cancelled():  # the request went away while its work ran
-        return
-    if exc is None:
-        future.set_result(result)
-    else:
-        future.set_exception(exc)
-
-
-def _run_then_settle(
-    loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], work: Callable[[], Any]
-) -> None:
-    """In a pool thread: run ``work`` and hand its result (or exception) straight to the
-    event loop. ``run_in_executor`` would chain a concurrent future to an asyncio one and
-    copy the state across; after a trace has evicted the CPU caches that chain costs
-    ~0.1 ms of a 64-token request (interleaved A/B)."""
-    try:
-        result = work()
-    except BaseException as exc:  # re-raised in the request that awaits it
-        loop.call_soon_threadsafe(_settle, future, None, exc)
-    else:
-        loop.call_soon_threadsafe(_settle, future, result, None)
+# Responses reach tens of MB, so the cache is bounded in bytes as well as in entries.
+CACHE_MAX_BYTES = 64 << 20
 
 
 class InferenceRunner:
-    """Runs inference in the thread pool, at most ``max_concurrency`` at once, and caches
+    """Runs inference in worker threads, at most ``max_concurrency`` at once, and caches
     response bytes by key (same model, text and options -> same bytes): at most
-    ``cache_size`` responses and ``cache_max_bytes`` bytes."""
+    ``cache_size`` responses and ``cache_max_bytes`` bytes.
+
+    A request waits up to ``queue_timeout_s`` for a slot, then gets 503. Its slot stays held
+    until its work has really finished, even if the request is cancelled meanwhile (a
+    client that disconnects): ``to_thread.run_sync`` waits for the thread before the
+    cancellation goes on."""
 
     def __init__(
         self,
@@ -148,53 +129,49 @@ class InferenceRunner:
         cache_size: int,
         cache_max_bytes: int = CACHE_MAX_BYTES,
     ) -> None:
-        keep_freed_memory()
-        # A pool of its own, one thread per slot: cheaper per call than anyio's shared pool
-        # (no capacity limiter or cancel scope), and inference never waits behind other work.
-        self.pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="attenzione-infer")
-        self._slots = asyncio.Semaphore(max_concurrency)
-        self._timeout = queue_timeout_s
-        self._cache: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._cache_bytes = 0
+        self.slots = anyio.CapacityLimiter(max_concurrency)
+        self.queue_timeout_s = queue_timeout_s
+        self.cache: OrderedDict[Hashable, bytes] = OrderedDict()
+        self.cache_bytes = 0
         self.cache_size = cache_size
         self.cache_max_bytes = cache_max_bytes
-        self.max_concurrency = max_concurrency
 
     async def run(self, key: Hashable, work: Callable[[], bytes]) -> tuple[bytes, dict[str, Any]]:
         """Return (body, info); info has ``cache`` ("hit"/"miss") and ``dur_ms``."""
-        if self.cache_size and key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key], {"cache": "hit", "dur_ms": 0.0}
-        started = time.perf_counter()
-        if self._slots.locked():
-            try:
-                async with asyncio.timeout(self._timeout):
-                    await self._slots.acquire()
-            except TimeoutError:
-                raise Saturated(time.perf_counter() - started) from None
-        else:
-            await self._slots.acquire()  # a slot is free: returns at once
-        try:
+        if self.cache_size and key in self.cache:
+            self.cache.move_to_end(key)
+            return self.cache[key], {"cache": "hit", "dur_ms": 0.0}
+
+        def timed() -> tuple[bytes, float]:
             t0 = time.perf_counter()
-            loop = asyncio.get_running_loop()
-            done: asyncio.Future[bytes] = loop.create_future()
-            self.pool.submit(_run_then_settle, loop, done, work)
-            body = await done
-            dur = (time.perf_counter() - t0) * 1000
-        finally:
-            self._slots.release()
-        self._remember(key, body)
+            return work(), (time.perf_counter() - t0) * 1000
+
+        body, dur = await self.call(timed)
+        self.remember(key, body)
         return body, {"cache": "miss", "dur_ms": dur}
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+    async def call(self, work: Callable[[], T]) -> T:
+        """``work()`` in a worker thread under a slot, uncached."""
+        started = time.perf_counter()
+        try:
+            self.slots.acquire_nowait()
+        except anyio.WouldBlock:
+            try:
+                with anyio.fail_after(self.queue_timeout_s):
+                    await self.slots.acquire()
+            except TimeoutError:
+                raise Saturated(time.perf_counter() - started) from None
+        try:
+            return await anyio.to_thread.run_sync(work)
+        finally:
+            self.slots.release()
 
-    def _remember(self, key: Hashable, body: bytes) -> None:
+    def remember(self, key: Hashable, body: bytes) -> None:
         """Cache ``body``, then drop the least recently used until both limits hold."""
         if not self.cache_size or len(body) > self.cache_max_bytes:
             return
-        old = self._cache.pop(key, None)  # two identical requests may both have missed
-        self._cache_bytes += len(body) - (len(old) if old is not None else 0)
-        self._cache[key] = body
-        while len(self._cache) > self.cache_size or self._cache_bytes > self.cache_max_bytes:
-            self._cache_bytes -= len(self._cache.popitem(last=False)[1])
+        old = self.cache.pop(key, None)  # two identical requests may both have missed
+        self.cache_bytes += len(body) - (len(old) if old is not None else 0)
+        self.cache[key] = body
+        while len(self.cache) > self.cache_size or self.cache_bytes > self.cache_max_bytes:
+            self.cache_bytes -= len(self.cache.popitem(last=False)[1])

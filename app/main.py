@@ -5,29 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import torch
 from fastapi import FastAPI
-from pydantic import BaseModel
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi.routing import APIRoute
+from starlette_compress import CompressMiddleware
 
 from . import __version__, errors
-from .dispatch import DirectRoutes
+from .budget import Outbox
 from .limits import BodyLimitMiddleware, InferenceRunner
+from .middleware import CrashGuard, HeadLikeGet, HostGuard, SecurityHeaders
 from .registry import Registry
-from .routes import api, health, pages
+from .routes import api, health, learn, pages, translate
 from .settings import Settings, get_settings
 
 log = logging.getLogger("attenzione")
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-    "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
-
-CSP_HEADER = (b"content-security-policy", CSP.encode())
-OTHER_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 
 DESCRIPTION = """
 See how a small Transformer and small recurrent networks (LSTM, GRU, RNN) read the same text:
@@ -37,49 +29,8 @@ Errors are `application/problem+json` (RFC 9457) with a `detail` that says what 
 """
 
 
-class SecurityHeaders:
-    """A strict Content-Security-Policy (no inline scripts, nothing from other origins)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                path = scope.get("path", "")
-                if not path.startswith(("/docs", "/redoc")):  # Swagger UI needs its own policy
-                    headers.append(CSP_HEADER)
-                headers.extend(OTHER_HEADERS)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-def document_request_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
-    """Put the schemas of bodies that routes parse themselves into the OpenAPI components."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        schema = build()  # cached by FastAPI after the first call
-        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in models:
-            schemas.setdefault(
-                model.__name__, model.model_json_schema(ref_template="#/components/schemas/{model}")
-            )
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def create_app(settings: Settings | None = None, direct_dispatch: bool = True) -> FastAPI:
-    """The app. ``direct_dispatch=False`` sends the inference routes through FastAPI's router
-    too (the tests check both paths answer alike)."""
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app, configured by ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -88,14 +39,14 @@ def create_app(settings: Settings | None = None, direct_dispatch: bool = True) -
             torch.set_num_threads(settings.torch_threads)
         app.state.settings = settings
         app.state.registry = Registry.load(settings.models_dir)
+        app.state.outbox = Outbox(settings.max_pending_bytes)
         app.state.runner = InferenceRunner(
-            settings.max_concurrency, settings.queue_timeout_s, settings.cache_size
+            settings.max_concurrency, settings.queue_timeout_s, settings.cache_size, settings.cache_max_bytes
         )
         log.info(
             "models ready: %s; unavailable: %s", app.state.registry.available, app.state.registry.unavailable
         )
         yield
-        app.state.runner.close()
 
     app = FastAPI(
         title="Attenzione",
@@ -103,6 +54,8 @@ def create_app(settings: Settings | None = None, direct_dispatch: bool = True) -
         summary="Attention maps and recurrent states of small language models, side by side.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served offline by routes/pages.py
+        redoc_url=None,
         # FastAPI asks OpenTelemetry for its providers on every request unless told not to.
         telemetry={
             "tracing": settings.telemetry,
@@ -113,12 +66,19 @@ def create_app(settings: Settings | None = None, direct_dispatch: bool = True) -
     )
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(learn.router)
+    app.include_router(translate.router)
     app.include_router(health.router)
     pages.install(app)
-    document_request_models(app, api.REQUEST_MODELS)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    if direct_dispatch:  # outside the body limit: it reads the hot routes' bodies itself
-        app.add_middleware(DirectRoutes, endpoints=api.DIRECT, max_bytes=settings.max_body_bytes)
+    # Outermost last: security headers on everything, a 500 inside them, then the Host check.
+    routers = (api.router, learn.router, translate.router)
+    routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+    json_paths = {r.path for r in routes if "POST" in (r.methods or ())}
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, json_paths=json_paths)
+    app.add_middleware(CompressMiddleware, minimum_size=1024, zstd_level=1, brotli_quality=4, gzip_level=4)
+    app.add_middleware(HeadLikeGet)
+    app.add_middleware(HostGuard, allowed=settings.hosts())
+    app.add_middleware(CrashGuard)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -3,12 +3,11 @@ payload bytes per encoding, and requests/s over real HTTP.
 
 Run: ``python bench/bench_api.py [--repeats 20] [--requests 400] [--threads 1] [--only abc]``.
 
-(a) POST /api/v1/trace in-process (lifespan run; the ASGI app called directly, and through
-    httpx.AsyncClient over ASGITransport) vs a bare ``model.trace(text, top_k=5)``, Transformer
-    at 16/64/256 tokens, json and f16, cache off, on the event loop uvicorn uses (uvloop). The
-    bare trace is timed inside the app's inference thread, where the API's trace runs. Bare and
-    API calls are interleaved so background load hits both alike; CPU time is reported beside
-    wall time.
+(a) POST /api/v1/trace in-process (lifespan run; the ASGI app called directly) vs a bare
+    ``model.trace(text, top_k=5)``, Transformer at 16/64/256 tokens, json and f16, cache off, on
+    the event loop uvicorn uses (uvloop). The bare trace is timed inside a worker thread, as the
+    API's trace runs. Bare and API calls are interleaved so background load hits both alike;
+    CPU time is reported beside wall time.
 (b) Response bytes per encoding; bytes per attention weight for parts=["attention"].
 (c) Requests/s at concurrency 1 and 8 for 16-token traces against a uvicorn subprocess
     (access log off), with ATTENZIONE_TORCH_THREADS=1 and torch's default, and the server's
@@ -33,10 +32,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 import httpx
 import orjson
 import torch
@@ -47,9 +47,6 @@ sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 from bench_trace import passage, text_of_n_tokens  # noqa: E402  (same folder)
 
 from app.main import create_app  # noqa: E402
-from app.schemas import TraceOptions  # noqa: E402
-from app.serialize import dumps, model_trace_payload, tokens_payload  # noqa: E402
-from app.service import selection_for  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from models.checkpoint import ARCHS, CHECKPOINT_DIR, TOKENIZER_FILE, build_net, save_checkpoint  # noqa: E402
 from models.lm import LanguageModel, load_model  # noqa: E402
@@ -110,23 +107,9 @@ def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
 # --- (a) request time vs bare trace --------------------------------------------------------
 
 
-def serialize_ms(lm: LanguageModel, text: str, encoding: str, repeats: int) -> tuple[float, float]:
-    """Median times to turn a trace into response bytes (what the API adds in the worker):
-    right after that trace ran, as in the API, where the trace has just pushed the code and
-    data out of the core's caches; and again on the same trace at once, warm."""
-    settings = Settings(models_dir=Path("."))
-    sel = selection_for(lm, TraceOptions(encoding=encoding), settings, strict_parts=True)  # type: ignore[arg-type]
-    cold, warm = [], []
-    for _ in range(WARMUP + repeats):
-        trace = lm.trace(text, top_k=TOP_K)
-        for samples in (cold, warm):
-            t0 = time.perf_counter()
-            dumps({"tokens": tokens_payload(trace), **model_trace_payload(trace, sel, lm.tokenizer)})
-            samples.append(time.perf_counter() - t0)
-    return median_ms(cold[WARMUP:]), median_ms(warm[WARMUP:])
-
-
-async def asgi_post(app: Any, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+async def asgi_post(
+    app: Any, path: str, body: bytes, accept_encoding: str = "identity"
+) -> tuple[int, dict[str, str], bytes]:
     """Call the ASGI app directly, as a server would: no client library in the way."""
     scope = {
         "type": "http",
@@ -139,12 +122,13 @@ async def asgi_post(app: Any, path: str, body: bytes) -> tuple[int, dict[str, st
         "query_string": b"",
         "root_path": "",
         "headers": [
-            (b"host", b"bench"),
+            (b"host", b"localhost"),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
+            (b"accept-encoding", accept_encoding.encode()),
         ],
         "client": ("127.0.0.1", 1),
-        "server": ("bench", 80),
+        "server": ("localhost", 80),
         "state": {},
     }
     sent = False
@@ -172,9 +156,9 @@ async def asgi_post(app: Any, path: str, body: bytes) -> tuple[int, dict[str, st
 Sample = tuple[float, float, float]  # wall seconds, process CPU seconds (all threads), infer seconds
 
 
-async def time_asgi(app: Any, body: bytes) -> Sample:
+async def time_asgi(app: Any, body: bytes, accept_encoding: str = "identity") -> Sample:
     t0, c0 = time.perf_counter(), time.process_time()
-    status, headers, _ = await asgi_post(app, "/api/v1/trace", body)
+    status, headers, _ = await asgi_post(app, "/api/v1/trace", body, accept_encoding)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert status == 200
     return wall, cpu, float(headers["server-timing"].split("dur=")[1]) / 1000
@@ -188,10 +172,10 @@ async def time_httpx(client: httpx.AsyncClient, body: bytes) -> Sample:
     return wall, cpu, float(r.headers["server-timing"].split("dur=")[1]) / 1000
 
 
-def time_bare(pool: Executor, lm: LanguageModel, text: str) -> Sample:
-    """A bare ``trace()``, timed inside a thread of the app's own inference pool: the thread the
-    API's trace runs on, so that where the OS places the two threads (and how fast that core is
-    at the moment) does not count as API overhead. The hand-off to the pool is not timed."""
+async def time_bare(lm: LanguageModel, text: str) -> Sample:
+    """A bare ``trace()``, timed inside an AnyIO worker thread, the kind of thread the API's
+    trace runs on, so that where the OS places the two (and how fast that core is at the
+    moment) does not count as API overhead. The hand-off to the thread is not timed."""
 
     def timed() -> Sample:
         t0, c0 = time.perf_counter(), time.thread_time()
@@ -199,7 +183,7 @@ def time_bare(pool: Executor, lm: LanguageModel, text: str) -> Sample:
         wall = time.perf_counter() - t0
         return wall, time.thread_time() - c0, wall
 
-    return pool.submit(timed).result()
+    return await anyio.to_thread.run_sync(timed)
 
 
 def medians(samples: list[Sample]) -> tuple[float, float, float]:
@@ -218,100 +202,52 @@ async def cache_hit_ms(folder: Path, text: str, repeats: int, threads: int) -> f
 
 async def overhead(folder: Path, texts: dict[int, str], repeats: int, threads: int) -> None:
     app = create_app(Settings(models_dir=folder, cache_size=0, torch_threads=threads))
-    rows, breakdown = [], []
+    rows = []
     async with app.router.lifespan_context(app):
         lm = app.state.registry.entries["transformer"].model
-        pool = app.state.runner.pool
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            for n, text in texts.items():
-                if n > lm.n_ctx:
-                    continue
-                bodies = {
-                    e: orjson.dumps({"model": "transformer", "text": text, "encoding": e})
-                    for e in ("json", "f16")
-                }
-                runs: dict[str, list[Sample]] = {
-                    k: [] for k in ("bare", "json", "f16", "json httpx", "f16 httpx")
-                }
-                for _ in range(WARMUP + repeats):  # interleaved: background load hits all alike
-                    runs["bare"].append(time_bare(pool, lm, text))
-                    for enc, body in bodies.items():
-                        runs[enc].append(await time_asgi(app, body))
-                        runs[f"{enc} httpx"].append(await time_httpx(client, body))
-                bare, bare_cpu, _ = medians(runs["bare"])
-                for enc in bodies:
-                    wall, cpu, infer = medians(runs[enc])
-                    via_httpx = medians(runs[f"{enc} httpx"])[0]
-                    rows.append(
-                        [
-                            n,
-                            enc,
-                            f"{bare:.2f}",
-                            f"{wall:.2f}",
-                            f"{wall / bare:.2f}",
-                            f"{cpu / bare_cpu:.2f}",
-                            f"{via_httpx:.2f}",
-                            f"{via_httpx / bare:.2f}",
-                            f"{infer:.2f}",
-                        ]
-                    )
-                    ser, ser_warm = pool.submit(serialize_ms, lm, text, enc, repeats).result()
-                    breakdown.append(
-                        [
-                            n,
-                            enc,
-                            f"{bare:.2f}",
-                            f"{ser:.2f}",
-                            f"{ser_warm:.2f}",
-                            f"{infer - bare - ser:.2f}",
-                            f"{wall - infer:.2f}",
-                            f"{via_httpx - wall:.2f}",
-                        ]
-                    )
+        for n, text in texts.items():
+            if n > lm.n_ctx:
+                continue
+            # (encoding, Accept-Encoding): uncompressed, and as a browser asks (zstd chosen)
+            variants = [(e, a) for e in ("json", "f16") for a in ("identity", "zstd, br, gzip")]
+            bodies = {
+                e: orjson.dumps({"model": "transformer", "text": text, "encoding": e})
+                for e in ("json", "f16")
+            }
+            runs: dict[Any, list[Sample]] = {k: [] for k in ("bare", *variants)}
+            for _ in range(WARMUP + repeats):  # interleaved: background load hits all alike
+                runs["bare"].append(await time_bare(lm, text))
+                for enc, accept in variants:
+                    runs[enc, accept].append(await time_asgi(app, bodies[enc], accept))
+            bare, bare_cpu, _ = medians(runs["bare"])
+            for enc, accept in variants:
+                wall, cpu, infer = medians(runs[enc, accept])
+                rows.append(
+                    [
+                        n,
+                        enc,
+                        "zstd" if accept != "identity" else "none",
+                        f"{bare:.2f}",
+                        f"{wall:.2f}",
+                        f"{wall / bare:.2f}",
+                        f"{cpu / bare_cpu:.2f}",
+                        f"{infer:.2f}",
+                    ]
+                )
     hit = await cache_hit_ms(folder, texts[16], repeats, threads)
     table(
         f"(a) Transformer: POST /api/v1/trace in-process vs bare model.trace(text), ms, median of {repeats}",
-        [
-            "tokens",
-            "encoding",
-            "bare",
-            "API (ASGI)",
-            "ratio",
-            "CPU ratio",
-            "API (httpx)",
-            "ratio",
-            "Server-Timing infer",
-        ],
+        ["tokens", "encoding", "compression", "bare", "API", "ratio", "CPU ratio", "Server-Timing infer"],
         rows,
     )
     print(
-        "    API (ASGI): the app called directly, the whole server-side handling; API (httpx): the same\n"
-        "    through httpx.AsyncClient(transport=ASGITransport(app)). bare: trace() timed inside the\n"
-        "    app's inference thread. CPU ratio: process CPU time (every thread) of API (ASGI) over the\n"
-        "    bare trace's thread CPU time, which other processes' load does not inflate.\n"
-        "    Targets at 64 tokens: ratio <= 1.30 (json), <= 1.15 (f16)."
-    )
-    table(
-        "    where the API's time goes, ms (medians; differences of medians are approximate)",
-        [
-            "tokens",
-            "encoding",
-            "trace",
-            "serialise",
-            "(warm)",
-            "thread hops etc.",
-            "HTTP stack",
-            "httpx client",
-        ],
-        breakdown,
-    )
-    print(
-        "    serialise: payload + orjson, timed right after the trace in the inference thread, as in the\n"
-        "    API (warm: the same again at once); thread hops etc.: the rest of the Server-Timing span\n"
-        "    (handing the work to a pool thread and back, scheduling); HTTP stack: API (ASGI) -\n"
-        "    Server-Timing (middleware, dispatch, validation, the response); httpx\n"
-        f"    client: API (httpx) - API (ASGI). A cache hit, the HTTP stack alone: {hit:.2f} ms."
+        "    API: the ASGI app called directly, the whole server-side handling (middleware, routing,\n"
+        "    validation, the worker thread, serialisation, the response). bare: trace() timed inside a\n"
+        "    worker thread. CPU ratio: process CPU time (every thread) of the API over the bare trace's\n"
+        "    thread CPU time, which other processes' load does not inflate.\n"
+        "    compression: the response as sent to a client that accepts none, or zstd (as browsers do).\n"
+        "    Bounds at 64 tokens: ratio <= 1.6 (json), <= 1.3 (f16); zstd adds <= 10% to f16.\n"
+        f"    A cache hit: {hit:.2f} ms."
     )
 
 
@@ -463,11 +399,11 @@ def main(argv: list[str] | None = None) -> None:
         source, _ = passage()
         texts = {n: text_of_n_tokens(tokenizer, source, n) for n in LENGTHS}
         lm = load_model("transformer", folder, tokenizer)
-        cfg = lm.config
+        spec = lm.spec
         print(f"models: {origin}")
         print(
-            f"transformer: {lm.n_params / 1e6:.2f} M params, {cfg['n_layers']} layers x {cfg['n_heads']} heads, "
-            f"d_model {cfg['d_model']}, n_ctx {lm.n_ctx}; torch {torch.__version__}, {args.threads} thread(s) "
+            f"transformer: {lm.n_params / 1e6:.2f} M params, {spec.n_layers} layers x {spec.n_heads} heads, "
+            f"d_model {spec.width}, n_ctx {lm.n_ctx}; torch {torch.__version__}, {args.threads} thread(s) "
             f"in (a)/(b); {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
         )
         if "a" in args.only:
@@ -475,8 +411,10 @@ def main(argv: list[str] | None = None) -> None:
         if "b" in args.only:
             from fastapi.testclient import TestClient
 
-            with TestClient(create_app(Settings(models_dir=folder, cache_size=0))) as client:
-                payloads(client, texts, lm.n_ctx, lambda t: cfg["n_layers"] * cfg["n_heads"] * t * t)
+            with TestClient(
+                create_app(Settings(models_dir=folder, cache_size=0)), base_url="http://localhost"
+            ) as client:
+                payloads(client, texts, lm.n_ctx, lambda t: spec.n_layers * (spec.n_heads or 0) * t * t)
         if "c" in args.only and not args.skip_http:
             throughput(folder, texts[16], args.requests)
 

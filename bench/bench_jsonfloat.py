@@ -4,8 +4,7 @@ residual stream at 16, 64 and 256 tokens (shipped checkpoint, held-out text).
 
 Run: ``python bench/bench_jsonfloat.py [--repeats 15]``. Both writers produce the same
 numbers (``tests/api/test_jsonfloat.py`` proves it); the table gives median milliseconds,
-nanoseconds per number and the speed-up. The process uses the allocator settings the app
-uses (``app.limits.keep_freed_memory``), as a server would.
+nanoseconds per number and the speed-up.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from bench_trace import passage, text_of_n_tokens
 
 from app.jsonfloat import dumps_floats
-from app.limits import keep_freed_memory
 from models.checkpoint import CHECKPOINT_DIR, TOKENIZER_FILE
 from models.lm import load_model
 from models.tokenizer import Tokenizer
@@ -57,7 +55,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per cell (default 15)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    keep_freed_memory()
     tokenizer = Tokenizer.from_file(CHECKPOINT_DIR / TOKENIZER_FILE)
     lm = load_model("transformer", CHECKPOINT_DIR, tokenizer)
     source, origin = passage()

@@ -119,7 +119,7 @@ def copying_summary(net: TracedNet, probe: CopyProbe) -> dict[str, object]:
         "copy_first_nats": first,
         "copy_second_nats": second,
     }
-    if "attention" in net.parts:
+    if net.spec.attention:
         scores = induction_scores(net, probe)
         out["induction"] = [[round(float(v), 4) for v in row] for row in scores]
         out["induction_max"] = float(scores.max())

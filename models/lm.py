@@ -10,10 +10,9 @@ import torch
 from .checkpoint import CHECKPOINT_DIR, TOKENIZER_FILE, load_net
 from .errors import EmptyTextError, TooLongError
 from .net import TracedNet
+from .spec import DEFAULT_TOP_K, ModelSpec
 from .tokenizer import Tokenizer
 from .trace import Trace, make_trace
-
-DEFAULT_TOP_K = 10
 
 
 class LanguageModel:
@@ -31,22 +30,11 @@ class LanguageModel:
         self.net = net
         self.tokenizer = tokenizer
         self.card = card or {}
-
-    @property
-    def family(self) -> str:
-        return str(self.net.family)
-
-    @property
-    def parts(self) -> tuple[str, ...]:
-        return tuple(self.net.parts)
+        self.spec: ModelSpec = net.spec
 
     @property
     def n_ctx(self) -> int:
-        return int(self.net.n_ctx)
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return dict(vars(self.net.cfg))
+        return self.spec.n_ctx
 
     @property
     def n_params(self) -> int:
@@ -67,9 +55,9 @@ class LanguageModel:
             logits, internals = self.net.forward_trace(idx)
             return make_trace(
                 model=self.name,
-                family=self.family,
+                spec=self.spec,
                 text=text,
-                tokens=tokens,
+                tokens={"input": tokens},
                 logits=logits,
                 top_k=top_k,
                 **internals,

@@ -18,13 +18,13 @@ import torch
 from torch import nn
 
 from .net import Internals, TracedNet
+from .spec import ModelSpec
 
 _MODULES: dict[str, type[nn.LSTM] | type[nn.GRU] | type[nn.RNN]] = {
     "lstm": nn.LSTM,
     "gru": nn.GRU,
     "rnn": nn.RNN,
 }
-GATES: dict[str, tuple[str, ...]] = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ()}
 
 
 @dataclass
@@ -90,15 +90,17 @@ class RecurrentLM(TracedNet):
         "gru": ("h", "gates", "predictions", "logits"),
         "rnn": ("h", "predictions", "logits"),
     }
+    gates_by_cell: ClassVar[dict[str, tuple[str, ...]]] = {
+        "lstm": ("i", "f", "g", "o"),
+        "gru": ("r", "z", "n"),
+        "rnn": (),
+    }
 
     def __init__(self, cfg: RecurrentConfig) -> None:
         super().__init__()
         if cfg.cell not in _MODULES:
             raise ValueError(f"unknown cell {cfg.cell!r}; choose one of {sorted(_MODULES)}")
         self.cfg = cfg
-        self.family = cfg.cell
-        self.parts = self.parts_by_cell[cfg.cell]
-        self.n_ctx = cfg.n_ctx
         self.wte = nn.Embedding(cfg.d_vocab, cfg.d_embed)
         module = _MODULES[cfg.cell]
         widths = [cfg.d_embed] + [cfg.d_hidden] * cfg.n_layers
@@ -113,8 +115,29 @@ class RecurrentLM(TracedNet):
                 for name in ("bias_ih_l0", "bias_hh_l0"):
                     getattr(layer, name).data[cfg.d_hidden : 2 * cfg.d_hidden].fill_(0.5)
 
+    @property
+    def spec(self) -> ModelSpec:
+        cfg = self.cfg
+        return ModelSpec(
+            architecture=cfg.cell,
+            n_layers=cfg.n_layers,
+            n_heads=None,
+            width=cfg.d_hidden,
+            n_ctx=cfg.n_ctx,
+            d_vocab=cfg.d_vocab,
+            parts=self.parts_by_cell[cfg.cell],
+            gates=self.gates_by_cell[cfg.cell],
+        )
+
     def unembed(self, h: torch.Tensor) -> torch.Tensor:
         return self.proj(h) @ self.wte.weight.T  # tied: [..., d_vocab]
+
+    def features(self, tok_emb: torch.Tensor) -> torch.Tensor:
+        """Token embeddings [B, T, d_embed] -> the top layer's h [B, T, d_hidden]."""
+        x = self.drop(tok_emb)
+        for layer in self.layers:
+            x = self.drop(layer(x)[0])
+        return x
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         x = self.drop(self.wte(idx))  # [B, T, d_embed]

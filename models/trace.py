@@ -1,11 +1,15 @@
 """The one trace type every architecture returns, and the predictions computed from logits.
 
-Shapes (T = number of tokens):
-- ``attention[kind]``: float32[n_layers, n_heads, T(query), T(key)]; kind is "self" here.
+A trace carries its token sequences by role (``tokens["input"]`` for a language model; room
+for "source" and "target") and, for each part its model's spec declares, arrays whose
+shapes follow that spec (Q = the query role's length, K = the key role's, T = the output
+role's):
+
+- ``attention[kind]``: float32[n_layers, n_heads, Q, K], one entry per declared kind.
 - ``states[name]``: float32[n_layers, T, dim]; "resid" (Transformer residual stream after
   each block), "h" and "c" (recurrent hidden and cell states).
-- ``gates[name]``: float32[n_layers, T, d_hidden]; "i", "f", "g", "o" (LSTM), "r", "z",
-  "n" (GRU).
+- ``gates[name]``: float32[n_layers, T, d_hidden]; the spec's gate names ("i", "f", "g", "o"
+  for the LSTM, "r", "z", "n" for the GRU).
 - ``logits``: float32[T, d_vocab]; row t scores the token after position t.
 - predictions: ``top_ids``/``top_probs`` int64/float32[T, k]; ``surprisal`` float32[T],
   bits of the actual next token (NaN at the last position, which has none); ``entropy``
@@ -22,9 +26,8 @@ from types import MappingProxyType
 import numpy as np
 import torch
 
+from .spec import ModelSpec
 from .tokenizer import Tokens
-
-PART_NAMES = ("attention", "resid", "h", "c", "gates", "predictions", "logits")
 
 
 def _frozen(arrays: Mapping[str, torch.Tensor | np.ndarray]) -> Mapping[str, np.ndarray]:
@@ -60,12 +63,12 @@ class Predictions:
 
 @dataclass(frozen=True)
 class Trace:
-    """Everything one forward pass exposes; ``parts`` names what this model has."""
+    """Everything one forward pass exposes; ``spec`` says what this model has."""
 
     model: str
-    family: str
+    spec: ModelSpec
     text: str
-    tokens: Tokens
+    tokens: Mapping[str, Tokens]  # by role
     predictions: Predictions
     logits: np.ndarray
     attention: Mapping[str, np.ndarray] = field(default_factory=lambda: MappingProxyType({}))
@@ -73,36 +76,64 @@ class Trace:
     gates: Mapping[str, np.ndarray] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
+    def family(self) -> str:
+        return self.spec.architecture
+
+    @property
     def parts(self) -> tuple[str, ...]:
-        have = {"predictions", "logits", *self.states}
-        if self.attention:
-            have.add("attention")
-        if self.gates:
-            have.add("gates")
-        return tuple(p for p in PART_NAMES if p in have)
+        return self.spec.parts
+
+    @property
+    def output_tokens(self) -> Tokens:
+        """The tokens that states, gates and predictions run over."""
+        return self.tokens[self.spec.output_role]
+
+
+def _check_shapes(spec: ModelSpec, tokens: Mapping[str, Tokens], trace: Trace) -> None:
+    """Every array has the shape the spec declares for it."""
+    t = len(tokens[spec.output_role])
+    for kind in spec.attention:
+        want = (kind.n_layers, kind.n_heads, len(tokens[kind.query_role]), len(tokens[kind.key_role]))
+        got = trace.attention[kind.name].shape
+        if got != want:
+            raise AssertionError(f"attention {kind.name!r} is {got}; its spec says {want}")
+    for name in ("resid", "h", "c"):
+        if (name in spec.parts) != (name in trace.states):
+            raise AssertionError(f"state {name!r} present is not what the spec declares")
+        if name in trace.states and trace.states[name].shape[:2] != (spec.n_layers, t):
+            raise AssertionError(
+                f"state {name!r} is {trace.states[name].shape}; expected [{spec.n_layers}, {t}, dim]"
+            )
+    if tuple(trace.gates) != spec.gates:
+        raise AssertionError(f"gates {tuple(trace.gates)} differ from the spec's {spec.gates}")
+    if trace.logits.shape != (t, spec.d_vocab):
+        raise AssertionError(f"logits are {trace.logits.shape}; expected {(t, spec.d_vocab)}")
 
 
 def make_trace(
     *,
     model: str,
-    family: str,
+    spec: ModelSpec,
     text: str,
-    tokens: Tokens,
+    tokens: Mapping[str, Tokens],
     logits: torch.Tensor,
     top_k: int,
     attention: Mapping[str, torch.Tensor] | None = None,
     states: Mapping[str, torch.Tensor] | None = None,
     gates: Mapping[str, torch.Tensor] | None = None,
 ) -> Trace:
-    ids = torch.tensor(tokens.ids, dtype=torch.long)
-    return Trace(
+    """A trace from a forward pass's tensors, checked against ``spec``."""
+    ids = torch.tensor(tokens[spec.output_role].ids, dtype=torch.long)
+    trace = Trace(
         model=model,
-        family=family,
+        spec=spec,
         text=text,
-        tokens=tokens,
+        tokens=MappingProxyType(dict(tokens)),
         predictions=Predictions.from_logits(logits, ids, top_k),
         logits=_frozen({"x": logits})["x"],
         attention=_frozen(attention or {}),
         states=_frozen(states or {}),
         gates=_frozen(gates or {}),
     )
+    _check_shapes(spec, tokens, trace)
+    return trace

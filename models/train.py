@@ -344,7 +344,7 @@ def recipe(net: TracedNet, cfg: TrainConfig, data: Data) -> dict[str, Any]:
             "random_copies times in a row; in every window during the first copy_warmup_steps",
         },
         "extra_train_files": data.extra,
-        "positions": "learned absolute" if net.family == "transformer" else None,
+        "positions": "learned absolute" if net.spec.architecture == "transformer" else None,
         "smeared_keys": bool(smear),
         "copy_probe": "models/copying.py: 1000 most frequent single-token words of the ten books' "
         "training split; induction over 8 sequences of 32 random words repeated; copy ratio over "

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .net import Internals, TracedNet
+from .spec import AttentionKind, ModelSpec
 
 
 @dataclass
@@ -117,9 +118,6 @@ class Transformer(TracedNet):
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.family = "transformer"
-        self.parts = ("attention", "resid", "predictions", "logits")
-        self.n_ctx = cfg.n_ctx
         self.wte = nn.Embedding(cfg.d_vocab, cfg.d_model)
         self.wpe = nn.Embedding(cfg.n_ctx, cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
@@ -129,6 +127,21 @@ class Transformer(TracedNet):
         for name, p in self.named_parameters():
             if name.endswith(("attn.proj.weight", "mlp.2.weight")):  # GPT-2 scaled init
                 nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layers))
+
+    @property
+    def spec(self) -> ModelSpec:
+        cfg = self.cfg
+        self_attention = AttentionKind("self", True, "input", "input", cfg.n_layers, cfg.n_heads)
+        return ModelSpec(
+            architecture="transformer",
+            n_layers=cfg.n_layers,
+            n_heads=cfg.n_heads,
+            width=cfg.d_model,
+            n_ctx=cfg.n_ctx,
+            d_vocab=cfg.d_vocab,
+            parts=("attention", "resid", "predictions", "logits"),
+            attention=(self_attention,),
+        )
 
     @staticmethod
     def _init(module: nn.Module) -> None:
@@ -145,6 +158,16 @@ class Transformer(TracedNet):
 
     def unembed(self, x: torch.Tensor) -> torch.Tensor:
         return self.ln_f(x) @ self.wte.weight.T  # tied: [B, T, d_vocab]
+
+    def features(self, tok_emb: torch.Tensor) -> torch.Tensor:
+        """Token embeddings [B, T, d_model] -> resid_post of the last block; block 0 reads
+        tok_emb + wpe. Attention is written out (as in ``forward_trace``), so ``torch.func``
+        can batch a backward pass through it."""
+        x = self.drop(tok_emb + self.wpe(torch.arange(tok_emb.shape[1], device=tok_emb.device)))
+        for block in self.blocks:
+            assert isinstance(block, Block)
+            x = block.forward_trace(x)[0]
+        return x
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         x = self.drop(self.embed(idx))

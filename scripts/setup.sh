@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything Attenzione needs in ./.venv: Python 3.11, CPU torch 2.13.0 and the pinned
-# dependencies (pyproject.toml). `--dev` adds the test tools and Debian's chromium.
+# dependencies (pyproject.toml). `--dev` adds the test tools, Debian's chromium and, with npm,
+# the JavaScript linter/formatter (package.json; the app itself has no build step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ echo "==> installing attenzione$extras (torch==2.13.0 CPU and pinned dependencie
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras" 2>&1 \
   | grep -v "is ignored: it is neither a file nor a directory" || true
 .venv/bin/python -c "import torch, app, models; print('==> torch', torch.__version__, 'ready')"
+echo "==> plotly.js precompressed into build/assets (once)"
+.venv/bin/python -m app.assets
 
 if [ "${1:-}" = "--dev" ]; then
   if ! command -v chromium >/dev/null; then
@@ -24,4 +27,6 @@ if [ "${1:-}" = "--dev" ]; then
     apt-get update -qq && apt-get install -y -qq chromium >/dev/null
   fi
   chromium --version
+  echo "==> npm ci (Biome, the JavaScript linter and formatter, pinned in package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error
 fi

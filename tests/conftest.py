@@ -13,18 +13,12 @@ import torch
 from models.checkpoint import ARCHS, CHECKPOINT_DIR, TOKENIZER_FILE
 from models.lm import LanguageModel
 from models.tokenizer import Tokenizer
+from tests.tiny import CONFIGS as TINY_CONFIGS
 from tests.tiny import tiny_net
 
 torch.set_num_threads(1)
 
 TOKENIZER_PATH: Path = CHECKPOINT_DIR / TOKENIZER_FILE
-TINY_N_CTX = 64
-TINY_CONFIGS: dict[str, dict[str, object]] = {
-    "transformer": {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_mlp": 32, "n_ctx": TINY_N_CTX},
-    "lstm": {"n_layers": 2, "d_embed": 8, "d_hidden": 12, "n_ctx": TINY_N_CTX},
-    "gru": {"n_layers": 2, "d_embed": 8, "d_hidden": 12, "n_ctx": TINY_N_CTX},
-    "rnn": {"n_layers": 2, "d_embed": 8, "d_hidden": 12, "n_ctx": TINY_N_CTX},
-}
 
 
 @pytest.fixture(scope="session")

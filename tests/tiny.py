@@ -14,6 +14,7 @@ import torch
 
 from models.checkpoint import CHECKPOINT_DIR, TOKENIZER_FILE, build_net, save_checkpoint
 from models.net import TracedNet
+from models.tokenizer import Tokenizer
 
 # The default init (std 0.02) gives near-uniform attention and near-zero states and gates,
 # where a wrong rounding, a swapped axis or a swapped gate could pass unnoticed; this much
@@ -60,5 +61,39 @@ def write_tiny_checkpoints(
             "n_params": sum(p.numel() for p in net.parameters()),
             "metrics": metrics(seed),
         }
+        save_checkpoint(folder, name, net, card)
+    return folder
+
+
+# Odd sizes, so a swapped axis cannot pass unnoticed.
+MT_CONFIGS: dict[str, dict[str, Any]] = {
+    "transformer": {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_mlp": 24, "n_ctx": 48},
+    "lstm": {"d_embed": 12, "d_encoder": 7, "d_hidden": 10, "d_attn": 9, "n_ctx": 48},
+}
+
+
+def tiny_mt_net(arch: str, d_vocab: int, seed: int = 0, noise: float = WEIGHT_NOISE) -> Any:
+    """A tiny translation network (``models.translation``), seeded, with ``noise`` on every weight."""
+    from models.translation.checkpoint import build_mt_net
+
+    torch.manual_seed(seed)
+    net = build_mt_net(arch, {**MT_CONFIGS[arch], "d_vocab": d_vocab})
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * noise)
+    return net.eval()
+
+
+def write_tiny_translation_checkpoints(folder: Path) -> Path:
+    """The shipped translation tokenizer and the two built-in translation names as tiny
+    checkpoints in ``folder``; returns ``folder``."""
+    from models.translation.checkpoint import MT_DIR, NAMES
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(MT_DIR / TOKENIZER_FILE, folder / TOKENIZER_FILE)
+    vocab = Tokenizer.from_file(folder / TOKENIZER_FILE).vocab_size
+    for seed, (arch, name) in enumerate(NAMES.items()):
+        net = tiny_mt_net(arch, vocab, seed)
+        card = {"name": name, "arch": arch, "config": dataclasses.asdict(net.cfg), "metrics": {}}
         save_checkpoint(folder, name, net, card)
     return folder

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import os
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import plotly
+import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-STATIC_DIR = ROOT / "static"
+from ..assets import ASSET_VERSION, PLOTLY_URL, ROOT, STATIC_DIR, VersionedStatic, asset_url, plotly_response
+
 TEMPLATES_DIR = ROOT / "templates"
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DOCS_ASSETS_URL = f"/vendor/docs-{version('fastapi-offline')}"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.globals.update(asset_url=asset_url, plotly_url=PLOTLY_URL)
 router = APIRouter(include_in_schema=False)
 
 # Offered under the text box: short ones to read at a glance, one with repeated words (rows
@@ -42,6 +46,15 @@ SAMPLES: list[dict[str, str]] = [
     },
 ]
 
+# /translate: short English sentences like the training pairs (one clause, everyday words).
+TRANSLATE_SAMPLES: list[dict[str, str]] = [
+    {"label": "I am cold.", "text": "I am cold."},
+    {"label": "The train station", "text": "Where is the train station?"},
+    {"label": "School today", "text": "She didn't want to go to school today."},
+    {"label": "A book", "text": "I am reading a good book."},
+    {"label": "The weather", "text": "It is very hot today."},
+]
+
 
 def _boot(request: Request) -> dict[str, Any]:
     """Start-up data for the page's scripts (rendered with ``tojson``, never as a script)."""
@@ -49,29 +62,66 @@ def _boot(request: Request) -> dict[str, Any]:
     return {"samples": SAMPLES, "max_text_chars": getattr(settings, "max_text_chars", None)}
 
 
-def _page(request: Request, name: str, page: str) -> HTMLResponse:
+def _server(request: Request) -> dict[str, Any]:
+    """What /learn says about the machine its timings come from."""
+    import torch  # loaded already with the models; imported here so the pages need no torch at import
+
+    settings = getattr(request.app.state, "settings", None)
+    return {
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "max_concurrency": getattr(settings, "max_concurrency", None),
+    }
+
+
+def _page(request: Request, name: str, page: str, **extra: Any) -> HTMLResponse:
     return templates.TemplateResponse(
-        request=request, name=name, context={"page": page, "boot": _boot(request)}
+        request=request, name=name, context={"page": page, "boot": {**_boot(request), **extra}}
     )
 
 
 @router.get("/", response_class=HTMLResponse)
-def explore(request: Request) -> HTMLResponse:
+async def explore(request: Request) -> HTMLResponse:
     return _page(request, "explore.html", "explore")
 
 
 @router.get("/compare", response_class=HTMLResponse)
-def compare(request: Request) -> HTMLResponse:
+async def compare(request: Request) -> HTMLResponse:
     return _page(request, "compare.html", "compare")
 
 
-@router.get("/vendor/plotly.min.js")
-def plotly_js() -> FileResponse:
-    return FileResponse(
-        PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
-    )
+@router.get("/learn", response_class=HTMLResponse)
+async def learn(request: Request) -> HTMLResponse:
+    return _page(request, "learn.html", "learn", server=_server(request))
+
+
+@router.get("/translate", response_class=HTMLResponse)
+async def translate(request: Request) -> HTMLResponse:
+    return _page(request, "translate.html", "translate", samples=TRANSLATE_SAMPLES)
+
+
+@router.get(PLOTLY_URL)
+async def plotly_js(request: Request) -> Response:
+    return plotly_response(request)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def swagger_ui(request: Request) -> HTMLResponse:
+    """Swagger UI from files shipped by the fastapi-offline package: works offline."""
+    return templates.TemplateResponse(request=request, name="docs.html", context=_docs_context())
+
+
+@router.get("/redoc", response_class=HTMLResponse)
+async def redoc(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request=request, name="redoc.html", context=_docs_context())
+
+
+def _docs_context() -> dict[str, str]:
+    return {"docs_assets": DOCS_ASSETS_URL, "openapi_url": "/openapi.json"}
 
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.mount(DOCS_ASSETS_URL, VersionedStatic(directory=str(DOCS_ASSETS)), name="docs-assets")
+    app.mount(f"/assets/{ASSET_VERSION}", VersionedStatic(directory=str(STATIC_DIR)), name="assets")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -17,37 +17,54 @@ export class ApiError extends Error {
   }
 }
 
-async function request(path, { body, signal } = {}) {
-  const init = body === undefined ? { signal } : {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal,
-  };
-  let res;
+async function request(path, options = {}) {
+  return (await respond(path, options)).payload;
+}
+
+/** The response to `path` ({body, signal}): {payload, headers}; a problem throws ApiError. */
+async function respond(path, { body, signal } = {}) {
+  const res = await send(path, { body, signal });
+  const isJson = (res.headers.get("content-type") || "").includes("json");
+  const payload = isJson ? await res.json() : null;
+  if (!res.ok) throw problem(res, payload);
+  return { payload, headers: res.headers };
+}
+
+function problem(res, payload) {
+  const title = payload?.title ?? `HTTP ${res.status}`;
+  return new ApiError(res.status, title, payload?.detail ?? res.statusText);
+}
+
+async function send(path, { body, signal }) {
+  const init =
+    body === undefined
+      ? { signal }
+      : {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+          signal,
+        };
   try {
-    res = await fetch(API + path, init);
+    return await fetch(API + path, init);
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(0, "Network error", "The server did not answer. Is it still running?");
   }
-  const isJson = (res.headers.get("content-type") || "").includes("json");
-  const payload = isJson ? await res.json() : null;
-  if (!res.ok) {
-    const title = payload?.title ?? `HTTP ${res.status}`;
-    throw new ApiError(res.status, title, payload?.detail ?? res.statusText);
-  }
-  return payload;
 }
 
-/** Every model, available or not (with the reason). */
-export async function fetchModels(signal) {
-  return (await request("/models", { signal })).models;
+/**
+ * The catalog: {parts (the part registry), default_top_k, max_top_k, models: every model,
+ * available or not (with the reason), each with its declared spec}.
+ */
+export async function fetchCatalog(signal) {
+  return request("/models", { signal });
 }
 
 // f16 keeps the exact values at half the bytes of 4-decimal JSON and a twelfth of its
-// parse time; the server sends only the lower triangle of causal attention.
-const FAST = { encoding: "f16", top_k: 5 };
+// parse time; the server sends only the lower triangle of causal attention. Options the
+// caller leaves out (top_k, parts) take the server's defaults.
+const FAST = { encoding: "f16" };
 
 /** Trace `text` through `model`; the response with every array decoded to a tensor. */
 export async function fetchTrace({ model, text, ...options }, signal) {
@@ -62,13 +79,124 @@ export async function fetchCompare({ models, text, ...options }, signal) {
 }
 
 /** The trace as the API's plain JSON (for download): exact server values, nested arrays. */
-export async function fetchTraceJson({ model, text }) {
-  return request("/trace", { body: { model, text, encoding: "json", top_k: FAST.top_k } });
+export async function fetchTraceJson({ model, text, ...options }) {
+  return request("/trace", { body: { ...options, model, text, encoding: "json" } });
 }
 
 /** A comparison as the API's plain JSON (for download). */
-export async function fetchCompareJson({ models, text }) {
-  return request("/compare", { body: { models, text, encoding: "json", top_k: FAST.top_k } });
+export async function fetchCompareJson({ models, text, ...options }) {
+  return request("/compare", { body: { ...options, models, text, encoding: "json" } });
+}
+
+/* ---------- translation ---------- */
+
+/** Translate `text` with 1-4 translation models ({models, text, beam, target, parts, ...}):
+ * each model's entry with its parts decoded (an entry may be a refusal: {model, error}). */
+export async function fetchTranslate({ models, text, ...options }, signal) {
+  const raw = await request("/translate", { body: { ...FAST, ...options, models, text }, signal });
+  return { ...raw, models: raw.models.map((m) => (m.error ? m : { ...m, parts: decodeParts(m.parts) })) };
+}
+
+/** A translation as the API's plain JSON (for download). */
+export async function fetchTranslateJson({ models, text, ...options }) {
+  return request("/translate", { body: { ...options, models, text, encoding: "json" } });
+}
+
+/* ---------- learning: the computation step by step, generation, influence ---------- */
+
+/** One attention head at one query, step by step, with the model's own numbers (full
+ * float32 precision as JSON): {model, text, layer, head, query (null: the last token)}. */
+export async function fetchAttentionSteps({ model, text, layer, head, query = null }, signal) {
+  return request("/steps/attention", { body: { model, text, layer, head, query }, signal });
+}
+
+/** One recurrent layer at step t, gate by gate: {model, text, layer, t (null: the last),
+ * units (null: all)}. */
+export async function fetchRecurrenceSteps({ model, text, layer, t = null, units = null }, signal) {
+  return request("/steps/recurrence", { body: { model, text, layer, t, units }, signal });
+}
+
+/** A gated layer's memory horizon: survival [unit, distance], mean_survival, half_life. */
+export async function fetchMemory({ model, text, layer, max_distance = null }, signal) {
+  return request("/steps/memory", { body: { model, text, layer, max_distance }, signal });
+}
+
+/** Influence maps of 1-4 models: each model's `influence` (and `grad_norm`, null for
+ * occlusion) decoded to [T, T] rows. */
+export async function fetchInfluence({ models, text, method = "gradient" }, signal) {
+  const raw = await request("/influence", { body: { ...FAST, models, text, method }, signal });
+  const rows = (enc) => {
+    const { shape, data } = decodeArray(enc);
+    return Array.from({ length: shape[0] }, (_, t) => Array.from(data.subarray(t * shape[1], (t + 1) * shape[1])));
+  };
+  const decoded = (m) => ({ ...m, influence: rows(m.influence), grad_norm: m.grad_norm ? rows(m.grad_norm) : null });
+  return { ...raw, models: raw.models.map((m) => (m.influence ? decoded(m) : m)) };
+}
+
+/**
+ * Time one trace on the server: {ms: the server's inference time (Server-Timing), cache:
+ * "hit" (ms is 0: nothing was computed) or "miss", n_tokens}. Only predictions are asked
+ * for, so the time is the forward pass, not the encoding of large parts.
+ */
+export async function timeTrace({ model, text }, signal) {
+  const { payload, headers } = await respond("/trace", {
+    body: { model, text, parts: ["predictions"], top_k: 1 },
+    signal,
+  });
+  const timing = /infer;dur=([\d.]+)/.exec(headers.get("server-timing") ?? "");
+  return { ms: timing ? Number(timing[1]) : null, cache: headers.get("x-cache"), n_tokens: payload.n_tokens };
+}
+
+/**
+ * Generate a continuation, streamed: calls `onLine(line)` for every JSON line as it
+ * arrives ({type: "start"|"token"|"end", ...}); resolves when the stream ends. Abort
+ * `signal` to stop: the server stops generating when the connection closes. Options:
+ * {model, prompt, max_new_tokens, strategy, temperature, top_k, seed}.
+ */
+export async function streamGenerate(options, onLine, signal) {
+  const res = await send("/generate", { body: { ...options, stream: true }, signal });
+  if (!res.ok) {
+    const isJson = (res.headers.get("content-type") || "").includes("json");
+    throw problem(res, isJson ? await res.json() : null);
+  }
+  const reader = res.body.getReader();
+  const lines = ndjsonLines();
+  for (;;) {
+    const { done, value } = await reader.read();
+    for (const line of lines.push(value, done)) onLine(line);
+    if (done) return;
+  }
+}
+
+/** Splits a byte stream into parsed JSON lines: `push(bytes, done)` returns the complete
+ * lines so far (a line may arrive in pieces, a piece may hold many lines). Pure. */
+export function ndjsonLines() {
+  const decoder = new TextDecoder();
+  let rest = "";
+  return {
+    push(bytes, done = false) {
+      rest += bytes ? decoder.decode(bytes, { stream: !done }) : "";
+      const parts = rest.split("\n");
+      rest = done ? "" : parts.pop();
+      return parts.filter((p) => p.trim()).map((p) => JSON.parse(p));
+    },
+  };
+}
+
+/* ---------- links to the pages ---------- */
+
+const PAGES = { explore: "/", compare: "/compare", learn: "/learn", translate: "/translate" };
+
+/** The address of a page ("explore", "compare", "learn", "translate") showing `params` (its URL fields;
+ * null, undefined and "" are left out, lists joined by commas). */
+export function pageUrl(page, params = {}) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === null || value === undefined || value === "") continue;
+    query.set(key, Array.isArray(value) ? value.join(",") : String(value));
+  }
+  const q = query.toString();
+  return PAGES[page] + (q ? `?${q}` : "");
 }
 
 /* ---------- decoding (pure) ---------- */
@@ -157,8 +285,10 @@ export function decodeArray(enc) {
 export function decodeParts(parts) {
   const out = {};
   for (const [name, value] of Object.entries(parts || {})) {
-    out[name] = "shape" in value ? decodeArray(value)
-      : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeArray(v)]));
+    out[name] =
+      "shape" in value
+        ? decodeArray(value)
+        : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeArray(v)]));
   }
   return out;
 }

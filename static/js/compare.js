@@ -1,16 +1,27 @@
 /**
- * The compare page: 2-4 models on one text, one column each (attention for the
- * Transformer, a state heatmap for recurrent nets), a shared token focus, and a table of
- * every model's next-token guesses and surprisal with disagreements marked.
+ * The compare page, built around where 2-4 models differ on one text: one column each (its
+ * first controller: attention where the model declares it, else its states; a model that
+ * refuses the text shows why in its column), every model's surprisal per token on one chart,
+ * the predictions table sortable by the gap in bits between models, with a threshold the
+ * user sets; then the influence section (compareinfluence.js) and minimal pairs
+ * (comparepair.js). A shared token focus runs through all of it.
  */
 
-import { fetchCompare, fetchCompareJson, fetchModels } from "./api.js";
+import { fetchCompare, fetchCompareJson } from "./api.js";
+import { availableModels, modelNamed } from "./catalog.js";
+import { surprisalFigure } from "./comparefig.js";
+import { createInfluence } from "./compareinfluence.js";
+import { PAIR_SAMPLES, sortRows, subscripted, tokenBits, withGaps } from "./comparemath.js";
+import { createPair } from "./comparepair.js";
+import { controllersFor } from "./controllers/index.js";
+import { download, el, fillSelect, showError } from "./dom.js";
 import { colourAt, inkFor, toCsv } from "./figures.js";
-import { createStore, debounce, readQuery, syncUrl } from "./state.js";
-import * as ui from "./ui.js";
-import * as V from "./views.js";
+import { openPage } from "./page.js";
+import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
+import { createLane } from "./state.js";
+import { explain, term, VIEW_TERMS } from "./tooltip.js";
+import { comparisonRows, mapToken } from "./views.js";
 
-const { $, el } = ui;
 const SCHEMA = {
   text: { type: "string", fallback: "" },
   models: { type: "list", fallback: [] },
@@ -18,228 +29,440 @@ const SCHEMA = {
   layer: { type: "int", fallback: 0 },
   head: { type: "int", fallback: 0 },
   part: { type: "string", fallback: "h" },
+  gap: { type: "number", fallback: 2 }, // bits: a gap above it marks a disagreement
+  order: { type: "string", fallback: "position" }, // the table's order: "position" or "gap"
+  imethod: { type: "string", fallback: "gradient" },
+  imap: { type: "string", fallback: "" }, // "": every influence map side by side; a name: that one large
+  rollout: { type: "bool", fallback: true },
+  diffa: { type: "string", fallback: "" },
+  diffb: { type: "string", fallback: "" },
+  pa: { type: "string", fallback: PAIR_SAMPLES[0].a }, // the minimal pair's two texts
+  pb: { type: "string", fallback: PAIR_SAMPLES[0].b },
+  pat: { type: "int", fallback: -1 }, // the differing place compared (-1: the last)
 };
 const MAX_MODELS = 4;
 
-const boot = JSON.parse($("#boot").textContent);
-const modelsRequest = fetchModels(); // in flight while plotly.js is still parsing
-const store = createStore(readQuery(location.search, SCHEMA));
-if (!new URLSearchParams(location.search).has("text")) store.set({ text: boot.samples[0].text });
-const focus = ui.createFocus();
-const dom = Object.fromEntries(["text", "sample", "count", "model-boxes", "view", "layer", "head", "part", "status",
-  "legend", "error", "strip", "empty", "columns", "pred-table"].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(`#${id}`)]));
+const page = openPage({
+  schema: SCHEMA,
+  ids: [
+    "model-boxes",
+    "view",
+    "layer",
+    "head",
+    "part",
+    "columns",
+    "pred-table",
+    "dl-json",
+    "dl-csv",
+    "surprisal-plot",
+    "gap",
+    "order",
+  ],
+  copied: "Link copied: it restores this text, the models and the view.",
+  run: {
+    blocked: (st) =>
+      st.models.length < 2
+        ? "Tick at least two models to compare them."
+        : st.text.trim()
+          ? null
+          : "Nothing to compare yet. Type a sentence, or pick a sample.",
+    busyText: (st) => `Tracing with ${st.models.join(", ")}…`,
+    request: (st, signal) =>
+      fetchCompare({ models: st.models, text: st.text, parts: partsFor(st), top_k: catalog.default_top_k }, signal),
+    render: (res) => {
+      // each model's response with its tokens (repeated ones told apart), read as a trace by
+      // the controllers; a model that refused the text (over its n_ctx) keeps its `error`
+      const columns = res.models.map((m) => ({ ...m, tokens: labelled(res.tokenizations[m.tokenizer]) }));
+      store.set({ trace: { ...res, columns } });
+      return render();
+    },
+    done: (res, ms) => `${primary(res).n_tokens} tokens · ${res.models.length} models · ${ms} ms`,
+    clear,
+    busy: "columns",
+  },
+});
+const { store, focus, dom, strip } = page;
 
-let models = [];
-let result = null; // the decoded comparison shown now
+let catalog = null;
 let rows = [];
-let inflight = null;
-const traceSoon = debounce(() => runCompare(), 300);
-const info = (name) => models.find((m) => m.name === name);
+const made = new Map(); // model name -> its controllers
+const plots = new Map(); // model name -> the plot of its column
+const traced = (res) => res.columns.filter((m) => !m.error);
+const surprisalPlot = createPlot(dom.surprisalPlot, {
+  hover: (p) => focus.hover(p.x, surprisalPlot),
+  unhover: () => focus.hover(null, surprisalPlot),
+  click: (p) => focus.select(p.x, surprisalPlot),
+});
+// The influence and minimal-pair sections send their requests one at a time, through one
+// lane: with the server's inference slots (2 by default) that leaves one free for the
+// page's own trace, which then never waits behind them.
+const lane = createLane();
+const influence = createInfluence({ store, focus, lane, catalog: () => catalog });
+const pair = createPair({ store, lane });
+
+/** Tokens with display labels in which repeated tokens are told apart (a subscript). */
+const labelled = (tok) => ({ ...tok, strings: subscripted(tok.strings) });
+
+/** A column's controller: the model's first (attention where it has it, else states). */
+function columnController(name) {
+  if (!made.has(name)) made.set(name, controllersFor(catalog, modelNamed(catalog, name)));
+  return made.get(name)[0] ?? null;
+}
+
+/** The state a column draws: the page's attention view or state part, whichever its
+ * controller draws, and layer and head in range. */
+function columnState(c, st) {
+  const view = c.owns(st.view) ? st.view : c.owns(st.part) ? st.part : c.views[0].value;
+  const local = { ...st, view, sort: "index", units: [], token: -1, sink: false, filter: "none" };
+  return { ...local, ...c.normalise(local) };
+}
+
+/** Parts to fetch: what the columns draw, and the predictions. */
+function partsFor(st) {
+  const parts = st.models.flatMap((name) => columnController(name)?.parts ?? []);
+  return [...new Set([...parts, "predictions"])];
+}
+
+/** The first model's tokenisation: the strip and the table rows follow it. */
+const primary = (res) => res.tokenizations[res.models[0].tokenizer];
+const toModel = (res, column, t) => mapToken(t, primary(res).spans, column.tokens.spans);
+
+/** What column `name` shows now, or null: {trace, st, c, plot, toPrimary(i)}. */
+function column(name) {
+  const res = store.get().trace;
+  const trace = res?.columns.find((m) => m.model === name && !m.error);
+  const c = trace && columnController(name);
+  if (!c?.has(trace)) return null;
+  const toPrimary = (i) => (i === null ? null : mapToken(i, trace.tokens.spans, primary(res).spans));
+  return { trace, c, st: columnState(c, store.get()), plot: plots.get(name), toPrimary };
+}
+
+/** A column plot's pointer events: each asks what the column shows now. */
+function pointer(name) {
+  return {
+    hover(point) {
+      const v = column(name);
+      if (v) focus.hover(v.toPrimary(v.c.token(v.trace, v.st, "main", point)), v.plot);
+    },
+    unhover: () => focus.hover(null, plots.get(name)),
+    click(point) {
+      const v = column(name);
+      if (v) focus.select(v.toPrimary(v.c.click(v.trace, v.st, "main", point).token), v.plot);
+    },
+  };
+}
+
+wireTable();
+dom.dlJson.addEventListener("click", downloadJson);
+dom.dlCsv.addEventListener("click", downloadCsv);
+for (const [id, key, int] of [
+  ["view", "view", false],
+  ["layer", "layer", true],
+  ["head", "head", true],
+  ["part", "part", false],
+  ["order", "order", false],
+]) {
+  dom[id].addEventListener("change", () => store.set({ [key]: int ? Number(dom[id].value) : dom[id].value }));
+}
+dom.gap.addEventListener("input", () => {
+  const v = Number(dom.gap.value);
+  if (dom.gap.value !== "" && Number.isFinite(v) && v >= 0) store.set({ gap: v });
+});
 
 async function start() {
-  const list = await ui.openPage(dom, boot, modelsRequest, wireControls);
-  if (!list) return;
-  models = list;
-  const usable = models.filter((m) => m.available).map((m) => m.name);
-  let chosen = store.get().models.filter((n) => usable.includes(n)).slice(0, MAX_MODELS);
-  if (chosen.length < 2) chosen = defaultPair(usable);
+  catalog = await page.catalog;
+  if (!catalog) return;
+  const usable = availableModels(catalog).map((m) => m.name);
+  let chosen = store
+    .get()
+    .models.filter((n) => usable.includes(n))
+    .slice(0, MAX_MODELS);
+  if (chosen.length < 2) chosen = defaultPair();
   store.set({ models: chosen });
   renderModelBoxes();
   syncControls();
-  syncUrl(store, SCHEMA);
-  store.subscribe(onChange);
   focus.subscribe(onFocus);
-  await ui.plotlyReady;
-  runCompare();
+  pair.start();
+  await page.start(onChange);
 }
 
-/** A Transformer and an LSTM if there are both: the comparison the app is about. */
-function defaultPair(usable) {
-  const pick = ["transformer", "lstm", "gru", "rnn"].filter((n) => usable.includes(n));
-  return [...new Set([...pick, ...usable])].slice(0, 2);
+/** A model with attention and one without, if there are both: the comparison the app is
+ * about; else the first two available. */
+function defaultPair() {
+  const usable = availableModels(catalog);
+  const attends = (m) => m.spec.attention.length > 0;
+  const pair = [usable.find(attends), usable.find((m) => !attends(m))].filter(Boolean);
+  return [...new Set([...pair, ...usable].map((m) => m.name))].slice(0, 2);
 }
+
+const TABLE_KEYS = ["gap", "order"];
+const PAIR_KEYS = ["pa", "pb", "pat"]; // the minimal pair's own (comparepair.js)
 
 function onChange(st, changed) {
-  syncControls();
-  if (changed.has("models")) runCompare();
-  else if (changed.has("text")) traceSoon();
-  else if (result) renderColumns();
-}
-
-function wireControls() {
-  const set = (patch) => store.set(patch);
-  dom.text.addEventListener("input", () => set({ text: dom.text.value }));
-  dom.text.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); runCompare(); }
-  });
-  $("#text-form").addEventListener("submit", (ev) => { ev.preventDefault(); set({ text: dom.text.value }); runCompare(); });
-  dom.sample.addEventListener("change", () => {
-    if (dom.sample.value === "") return;
-    set({ text: boot.samples[Number(dom.sample.value)].text });
-    dom.sample.value = "";
-    runCompare();
-  });
-  dom.view.addEventListener("change", () => set({ view: dom.view.value }));
-  dom.layer.addEventListener("change", () => set({ layer: Number(dom.layer.value) }));
-  dom.head.addEventListener("change", () => set({ head: Number(dom.head.value) }));
-  dom.part.addEventListener("change", () => set({ part: dom.part.value }));
-  $("#copy-link").addEventListener("click", copyLink);
-  $("#dl-json").addEventListener("click", downloadJson);
-  $("#dl-csv").addEventListener("click", downloadCsv);
+  if (changed.size === 1 && changed.has("trace")) return; // render() draws it
+  syncControls(st);
+  pair.changed(st, changed);
+  if (changed.has("models")) return page.run();
+  if (changed.has("text")) return page.runSoon();
+  const only = (keys) => [...changed].every((k) => keys.includes(k));
+  if (!st.trace || only(PAIR_KEYS)) return;
+  if (only(TABLE_KEYS)) renderTable(st.trace);
+  else if (influence.owns(changed)) influence.changed(st, changed);
+  else renderColumns();
 }
 
 /** One checkbox per model; unavailable ones disabled with the reason; at most four. */
 function renderModelBoxes() {
-  const boxes = models.map((m) => {
+  const boxes = catalog.models.map((m) => {
     const input = el("input", { type: "checkbox", value: m.name, disabled: !m.available, name: "models" });
-    input.addEventListener("change", () => { // keep the user's column order
+    input.addEventListener("change", () => {
+      // keep the user's column order
       const others = store.get().models.filter((n) => n !== m.name);
       store.set({ models: input.checked ? [...others, m.name] : others });
     });
-    return el("label", { class: m.available ? null : "off", title: m.reason ?? `${m.family}, ${m.n_layers} layers` },
-      input, m.available ? m.name : `${m.name} (unavailable)`);
+    const title = m.reason ?? `${m.spec.architecture}, ${m.spec.n_layers} layers`;
+    return el(
+      "label",
+      { class: m.available ? null : "off", title },
+      input,
+      m.available ? m.name : `${m.name} (unavailable)`,
+    );
   });
-  dom.modelBoxes.replaceChildren(el("legend", {}, `Models (2 to ${MAX_MODELS})`), el("div", { class: "boxes" }, ...boxes));
+  dom.modelBoxes.replaceChildren(
+    el("legend", {}, `Models (2 to ${MAX_MODELS})`),
+    el("div", { class: "boxes" }, ...boxes),
+  );
 }
 
-function syncControls() {
-  const st = store.get();
+const numbered = (n) => Array.from({ length: n }, (_, i) => ({ value: i, label: `${i}` }));
+
+function syncControls(st = store.get()) {
   if (dom.text.value !== st.text) dom.text.value = st.text;
-  const chosen = st.models.map(info).filter(Boolean);
-  dom.modelBoxes.querySelectorAll("input").forEach((input) => {
-    const m = info(input.value);
+  for (const input of dom.modelBoxes.querySelectorAll("input")) {
+    const m = modelNamed(catalog, input.value);
     input.checked = st.models.includes(input.value);
     input.disabled = !m?.available || (!input.checked && st.models.length >= MAX_MODELS);
-  });
-  const nLayers = Math.max(1, ...chosen.map((m) => m.n_layers));
-  const nHeads = Math.max(1, ...chosen.map((m) => m.n_heads ?? 0));
-  ui.fillSelect(dom.layer, Array.from({ length: nLayers }, (_, l) => ({ value: l, label: `${l}` })), Math.min(st.layer, nLayers - 1));
-  ui.fillSelect(dom.head, Array.from({ length: nHeads }, (_, h) => ({ value: h, label: `${h}` })), Math.min(st.head, nHeads - 1));
+  }
+  const chosen = st.models.map((n) => modelNamed(catalog, n)).filter(Boolean);
+  const nLayers = Math.max(1, ...chosen.map((m) => m.spec.n_layers));
+  const nHeads = Math.max(1, ...chosen.map((m) => m.spec.n_heads ?? 0));
+  fillSelect(dom.layer, numbered(nLayers), Math.min(st.layer, nLayers - 1));
+  fillSelect(dom.head, numbered(nHeads), Math.min(st.head, nHeads - 1));
   dom.view.value = st.view;
   dom.head.disabled = st.view !== "head";
-  dom.part.value = st.part;
-}
-
-async function runCompare() {
-  traceSoon.cancel();
-  inflight?.abort();
-  const st = store.get();
-  if (!st.text.trim() || st.models.length < 2) return showEmpty(st.models.length < 2);
-  const ctrl = new AbortController();
-  inflight = ctrl;
-  ui.setStatus(dom.status, `Tracing with ${st.models.join(", ")}…`, true);
-  dom.columns.setAttribute("aria-busy", "true");
-  const started = performance.now();
-  document.body.dataset.status = "loading"; // for tests and the benchmark
-  try {
-    const res = await fetchCompare({ models: st.models, text: st.text }, ctrl.signal);
-    if (inflight !== ctrl) return;
-    result = res;
-    ui.showError(dom.error, null);
-    await render();
-    document.body.dataset.status = "ready";
-    ui.setStatus(dom.status, `${primary().n_tokens} tokens · ${result.models.length} models · ${Math.round(performance.now() - started)} ms`);
-  } catch (err) {
-    if (err.name === "AbortError") return;
-    document.body.dataset.status = "error";
-    result = null;
-    dom.columns.replaceChildren();
-    dom.predTable.replaceChildren();
-    dom.strip.replaceChildren();
-    ui.setStatus(dom.status, "");
-    ui.showError(dom.error, err);
-  } finally {
-    if (inflight === ctrl) { inflight = null; dom.columns.removeAttribute("aria-busy"); }
+  // the state parts: every view of a column that does not draw the attention view
+  const parts = new Map();
+  for (const c of st.models.map(columnController)) {
+    if (c && !c.owns(st.view)) for (const v of c.views) parts.set(v.value, v);
   }
+  // a part no column draws shows as the first one, as the columns fall back to their first
+  fillSelect(dom.part, [...parts.values()], parts.has(st.part) ? st.part : parts.keys().next().value);
+  dom.part.disabled = !parts.size;
+  explain(dom.view, VIEW_TERMS[st.view]); // the glossary's word on what each select shows
+  explain(dom.part, dom.part.value);
+  if (Number(dom.gap.value) !== st.gap) dom.gap.value = String(st.gap);
+  dom.order.value = st.order;
+  influence.syncControls(st);
 }
 
-function showEmpty(tooFewModels) {
-  result = null;
-  document.body.dataset.status = "empty";
-  dom.empty.hidden = false;
-  dom.empty.querySelector("p").textContent = tooFewModels ? "Tick at least two models to compare them."
-    : "Nothing to compare yet. Type a sentence, or pick a sample.";
-  for (const node of [dom.columns, dom.predTable, dom.strip]) node.replaceChildren();
-  ui.showError(dom.error, null);
-  ui.setStatus(dom.status, "");
+function clear() {
+  store.set({ trace: null });
+  for (const plot of plots.values()) plot.purge();
+  plots.clear();
+  for (const node of [dom.columns, dom.predTable]) node.replaceChildren();
+  delete dom.columns.dataset.shows;
+  surprisalPlot.purge();
+  dom.surprisalPlot.hidden = true;
+  influence.clear();
 }
 
-/** The first model's tokenisation: the strip and the table rows follow it. */
-const primary = () => result.tokenizations[result.models[0].tokenizer];
-const tokensOf = (m) => result.tokenizations[m.tokenizer];
-const toModel = (m, t) => V.mapToken(t, primary().spans, tokensOf(m).spans);
+/** "held out: 68.7 ppl · 1.69 bits/char" from the model card, or "not measured". */
+function cardLine(name) {
+  const metrics = modelNamed(catalog, name)?.card?.metrics ?? {};
+  const ppl = metrics.valid_perplexity;
+  const bpc = metrics.valid_bits_per_char;
+  const known = [
+    Number.isFinite(ppl) ? `${ppl.toFixed(1)} ppl` : null,
+    Number.isFinite(bpc) ? `${bpc.toFixed(2)} bits/char` : null,
+  ].filter(Boolean);
+  return `held out: ${known.length ? known.join(" · ") : "not measured"}`;
+}
+
+/** A column: the model's name, its card's held-out numbers, and its plot or its refusal. */
+function columnNode(m) {
+  const header = el(
+    "header",
+    {},
+    el("h2", {}, m.model),
+    el("span", { class: "card-metrics", title: "from the model card" }, cardLine(m.model)),
+    el("span", { class: "muted" }, ""),
+  );
+  if (m.error) {
+    const reason = el(
+      "div",
+      { class: "refusal", role: "note" },
+      el("strong", {}, m.error.title ?? "Refused"),
+      " ",
+      el("span", { class: "detail" }, m.error.detail ?? ""),
+    );
+    return el("article", { class: "col refused", "data-model": m.model }, header, reason);
+  }
+  const node = el("div", { class: "plot", id: `plot-${m.model}` });
+  plots.set(m.model, createPlot(node, pointer(m.model)));
+  return el("article", { class: "col", "data-model": m.model }, header, node);
+}
 
 async function render() {
-  dom.empty.hidden = true;
-  const tok = primary();
+  const res = store.get().trace;
+  const tok = primary(res);
   dom.count.textContent = `(${tok.n_tokens} tokens)`;
-  ui.renderStrip(dom.strip, tok.strings, [], focus); // colours differ per model: see the table
+  strip.show(tok.strings, [], res); // colours differ per model: see the table
   if (focus.selected() >= tok.strings.length) focus.select(null, null);
-  const shownNames = [...dom.columns.children].map((c) => c.dataset.model).join();
-  if (shownNames !== result.models.map((m) => m.model).join()) {
-    dom.columns.querySelectorAll(".js-plotly-plot").forEach((gd) => Plotly.purge(gd));
-    dom.columns.replaceChildren(...result.models.map((m) => el("article", { class: "col", "data-model": m.model },
-      el("header", {}, el("h2", {}, m.model), el("span", { class: "muted" }, "")),
-      el("div", { class: "plot", id: `plot-${m.model}` }))));
+  const signature = res.models.map((m) => `${m.model}${m.error ? "!" : ""}`).join();
+  if (dom.columns.dataset.shows !== signature) {
+    for (const plot of plots.values()) plot.purge();
+    plots.clear();
+    dom.columns.replaceChildren(...res.models.map(columnNode));
+    dom.columns.dataset.shows = signature;
   }
-  renderTable();
-  await renderColumns();
+  renderTable(res);
+  await Promise.all([renderColumns(), renderSurprisal(res)]);
   onFocus(focus.current(), null);
+  influence.load(res, store.get());
+}
+
+/** Every traced model's surprisal of each token (on the first model's tokens), one line each. */
+async function renderSurprisal(res) {
+  const tok = primary(res);
+  const series = traced(res).map((m) => {
+    const bits = tokenBits(m.predictions.surprisal_bits);
+    const at = (t) => toModel(res, m, t);
+    return {
+      name: m.model,
+      bits: tok.strings.map((_, t) => (at(t) > 0 ? bits[at(t)] : null)),
+      // the guess for token t was made at the position before it
+      guess: tok.strings.map((_, t) => {
+        const i = at(t) - 1;
+        const p = m.predictions;
+        return i >= 0 && p.top_strings[i] ? { top: p.top_strings[i][0], prob: p.top_probs[i][0] } : null;
+      }),
+    };
+  });
+  const fig = surprisalFigure(subscripted(tok.strings), series, {
+    maxLabels: labelsThatFitWidth(dom.surprisalPlot, 80),
+  });
+  await surprisalPlot.render(fig, { filename: "attenzione-compare-surprisal", token: focus.current() });
 }
 
 /** Each model's view at the chosen layer/head (clamped to what the model has). */
 async function renderColumns() {
-  const st = store.get();
-  await Promise.all(result.models.map(async (m, k) => {
-    const col = dom.columns.children[k];
-    const strings = tokensOf(m).strings;
-    const mi = info(m.model);
-    const layer = Math.min(st.layer, mi.n_layers - 1);
-    const mean = m.predictions.mean_surprisal_bits;
-    const family = m.family === m.model ? "" : `${m.family} · `;
-    col.querySelector("header .muted").textContent = `${family}mean surprisal ${mean === null ? "—" : mean.toFixed(2)} bits/token`;
-    const gd = col.querySelector(".plot");
-    let fig;
-    let toToken;
-    if (m.parts.attention) {
-      const head = Math.min(st.head, mi.n_heads - 1);
-      ({ fig } = V.attentionView(m.parts.attention.self, strings, { view: st.view, layer, head, square: false, maxLabels: ui.labelsThatFit(gd, 116) }));
-      toToken = (p) => p.y;
-    } else {
-      const parts = V.recurrentParts(m.parts);
-      const part = parts[st.part] ? st.part : "h";
-      ({ fig } = V.stateView(parts, strings, { view: part, layer, sort: "index", maxLabels: ui.labelsThatFitWidth(gd) }));
-      toToken = (p) => p.x;
-    }
-    fig.layout.title.text = fig.layout.title.text.replace(" (Abnar & Zuidema 2020)", "").replace(" (rows need not sum to 1)", "");
-    await ui.renderPlot(gd, fig, `attenzione-compare-${m.model}`, { token: toModel(m, focus.current()) });
-    gd.toPrimary = (i) => V.mapToken(i, tokensOf(m).spans, primary().spans);
-    ui.linkPlot(gd, focus, (p) => gd.toPrimary(toToken(p)), (p) => focus.select(gd.toPrimary(toToken(p)), gd));
-  }));
+  const res = store.get().trace;
+  await Promise.all(
+    res.columns.map(async (trace, k) => {
+      const col = dom.columns.children[k];
+      const family = trace.family === trace.model ? "" : `${trace.family} · `;
+      if (trace.error) {
+        col.querySelector("header .muted").textContent = `${family}refused this text`;
+        return;
+      }
+      const v = column(trace.model);
+      const mean = trace.predictions.mean_surprisal_bits;
+      col.querySelector("header .muted").textContent =
+        `${family}mean surprisal ${mean === null ? "—" : mean.toFixed(2)} bits/token`;
+      if (!v) return;
+      const node = v.plot.node;
+      const fit = { rows: labelsThatFit(node, 116), cols: labelsThatFitWidth(node), square: false };
+      const { fig } = v.c.main(trace, v.st, fit);
+      fig.layout.title.text = fig.layout.title.text
+        .replace(" (Abnar & Zuidema 2020)", "")
+        .replace(" (rows need not sum to 1)", "");
+      await v.plot.render(fig, {
+        filename: `attenzione-compare-${trace.model}`,
+        token: toModel(res, trace, focus.current()),
+      });
+    }),
+  );
 }
 
-function renderTable() {
-  rows = V.comparisonRows(primary().strings, result.models.map((m) => ({ predictions: m.predictions, at: (t) => toModel(m, t) })));
-  const names = result.models.map((m) => m.model);
-  const head = el("tr", {}, el("th", {}, "#"), el("th", {}, "token"), el("th", {}, "actual next"),
-    el("th", { title: "top-1 guesses differ" }, "≠"),
-    ...names.flatMap((n) => [el("th", {}, `${n}: top guess`), el("th", { class: "num" }, "bits")]));
-  const body = rows.map((r) => el("tr", { "data-t": r.t, class: r.disagree ? "disagree" : null },
-    el("td", { class: "num" }, String(r.t)), el("td", { class: "tokcell" }, r.token),
-    el("td", { class: "tokcell" }, r.next ?? "—"), el("td", { class: "flag" }, r.disagree ? "≠" : ""),
-    ...r.cells.flatMap((c) => [
-      el("td", { class: `tokcell pred${c.hit ? " hit" : ""}` }, c.top === null ? "—" : `${c.top}  ${(100 * c.prob).toFixed(0)}%`),
-      bitsCell(c),
-    ])));
-  const foot = el("tr", {}, el("td", { colspan: "4" }, "mean surprisal (bits/token)"),
-    ...result.models.flatMap((m) => [el("td", {}), el("td", { class: "num" }, fmt(m.predictions.mean_surprisal_bits))]));
+/** The predictions table: each traced model's guess and surprisal at every position, the
+ * gap in bits between the models, rows with a gap above the threshold marked, in the
+ * order chosen (the text's, or the largest gap first). */
+function renderTable(res) {
+  const st = store.get();
+  const models = traced(res);
+  rows = withGaps(
+    comparisonRows(
+      primary(res).strings,
+      models.map((m) => ({ predictions: m.predictions, at: (t) => toModel(res, m, t) })),
+    ),
+    st.gap,
+  );
+  // the "#" and gap headers sort the rows (aria-sort says how they are sorted now)
+  const sortable = (key, label, title, ...more) =>
+    el(
+      "th",
+      {
+        class: key === "gap" ? "num" : null,
+        "aria-sort": st.order !== key ? "none" : key === "gap" ? "descending" : "ascending",
+      },
+      el("button", { type: "button", class: "sort", "data-order": key, title }, label),
+      ...more,
+    );
+  const head = el(
+    "tr",
+    {},
+    sortable("position", "#", "In the text's order"),
+    el("th", {}, "token"),
+    el("th", {}, "actual next"),
+    sortable("gap", "gap", "Largest gap in surprisal between the models first", " ", term("gap", "(bits)")),
+    ...models.flatMap((m) => [el("th", {}, `${m.model}: top guess`), el("th", { class: "num" }, "bits")]),
+  );
+  const body = sortRows(rows, st.order).map((r) =>
+    el(
+      "tr",
+      { "data-t": r.t, class: r.disagree ? "disagree" : null },
+      el("td", { class: "num" }, String(r.t)),
+      el("td", { class: "tokcell" }, r.token),
+      el("td", { class: "tokcell" }, r.next ?? "—"),
+      el("td", { class: `num gapcell${r.disagree ? " flag" : ""}` }, r.gap === null ? "—" : r.gap.toFixed(2)),
+      ...r.cells.flatMap((c) => [
+        el(
+          "td",
+          { class: `tokcell pred${c.hit ? " hit" : ""}` },
+          c.top === null ? "—" : `${c.top}  ${(100 * c.prob).toFixed(0)}%`,
+        ),
+        bitsCell(c),
+      ]),
+    ),
+  );
+  const marked = rows.filter((r) => r.disagree).length;
+  const foot = el(
+    "tr",
+    {},
+    el("td", { colspan: "3" }, "mean surprisal (bits/token)"),
+    el("td", { class: "num", title: `positions with a gap above ${st.gap} bits` }, `${marked} ⚑`),
+    ...models.flatMap((m) => [el("td", {}), el("td", { class: "num" }, fmt(m.predictions.mean_surprisal_bits))]),
+  );
   dom.predTable.replaceChildren(el("thead", {}, head), el("tbody", {}, ...body), el("tfoot", {}, foot));
-  if (dom.predTable.wired) return;
-  dom.predTable.wired = true;
+  onFocus(focus.current(), null);
+}
+
+/** The table's rows hover and select tokens (listeners on the table, added once). */
+function wireTable() {
   const rowOf = (ev) => ev.target.closest("tbody tr")?.dataset.t;
-  dom.predTable.addEventListener("mouseover", (ev) => { const t = rowOf(ev); if (t) focus.hover(Number(t), dom.predTable); });
+  dom.predTable.addEventListener("click", (ev) => {
+    const order = ev.target.closest("button.sort")?.dataset.order;
+    if (order) store.set({ order });
+  });
+  dom.predTable.addEventListener("mouseover", (ev) => {
+    const t = rowOf(ev);
+    if (t) focus.hover(Number(t), dom.predTable);
+  });
   dom.predTable.addEventListener("mouseleave", () => focus.hover(null, dom.predTable));
-  dom.predTable.addEventListener("click", (ev) => { const t = rowOf(ev); if (t) focus.select(Number(t), dom.predTable); });
+  dom.predTable.addEventListener("click", (ev) => {
+    const t = rowOf(ev);
+    if (t) focus.select(Number(t), dom.predTable);
+  });
 }
 
 const fmt = (v) => (v === null || v === undefined ? "—" : v.toFixed(2));
@@ -252,44 +475,55 @@ function bitsCell(c) {
 
 /** The focused token in the strip, every column and the table. */
 function onFocus(t, source) {
-  if (!result) return;
-  ui.markStripToken(dom.strip, t, focus.selected());
-  result.models.forEach((m, k) => {
-    const gd = dom.columns.children[k]?.querySelector(".plot");
-    if (gd && gd !== source) ui.highlightPlot(gd, toModel(m, t));
-  });
-  dom.predTable.querySelectorAll("tr.focus").forEach((r) => r.classList.remove("focus"));
+  const res = store.get().trace;
+  if (!res) return;
+  strip.mark(t, focus.selected());
+  for (const trace of traced(res)) {
+    const plot = plots.get(trace.model);
+    if (plot && plot !== source && plot.shown()) plot.highlight(toModel(res, trace, t));
+  }
+  if (surprisalPlot !== source && surprisalPlot.shown()) surprisalPlot.highlight(t);
+  influence.highlight(t, source);
+  for (const r of dom.predTable.querySelectorAll("tr.focus")) r.classList.remove("focus");
   const row = t === null ? null : dom.predTable.querySelector(`tbody tr[data-t="${t}"]`);
   row?.classList.add("focus");
-  if (row && source !== dom.predTable && t === focus.selected()) row.scrollIntoView({ block: "nearest" });
+  if (row && source !== dom.predTable && t === focus.selected()) scrollWithin(row);
 }
 
-async function copyLink() {
-  try {
-    await navigator.clipboard.writeText(location.href);
-    ui.setStatus(dom.status, "Link copied: it restores this text, the models and the view.");
-  } catch {
-    ui.setStatus(dom.status, `Link: ${location.href}`);
-  }
+/** Scroll the table's own box (not the page) so that `row` shows below the sticky head and
+ * above the sticky foot. */
+function scrollWithin(row) {
+  const wrap = row.closest(".table-wrap");
+  const r = row.getBoundingClientRect();
+  const w = wrap.getBoundingClientRect();
+  const [head, foot] = [26, 28];
+  if (r.top < w.top + head) wrap.scrollTop -= w.top + head - r.top;
+  else if (r.bottom > w.bottom - foot) wrap.scrollTop += r.bottom - (w.bottom - foot);
 }
 
 async function downloadJson() {
-  if (!result) return;
+  const st = store.get();
+  if (!st.trace) return;
   try {
-    const json = await fetchCompareJson({ models: store.get().models, text: store.get().text });
-    ui.download("attenzione-compare.json", "application/json", JSON.stringify(json));
+    const json = await fetchCompareJson({ models: st.models, text: st.text, top_k: catalog.default_top_k });
+    download("attenzione-compare.json", "application/json", JSON.stringify(json));
   } catch (err) {
-    ui.showError(dom.error, err);
+    showError(dom.error, err);
   }
 }
 
 function downloadCsv() {
-  if (!result) return;
-  const names = result.models.map((m) => m.model);
-  const cols = ["next", ...names.flatMap((n) => [`${n} top`, `${n} p`, `${n} bits`])];
-  const matrix = rows.map((r) => [r.next ?? "", ...r.cells.flatMap((c) => [c.top ?? "", c.prob ?? "", c.bits ?? ""])]
-    .map((v) => (typeof v === "string" ? `"${v.replace(/"/g, '""')}"` : v)));
-  ui.download("attenzione-compare.csv", "text/csv", toCsv(matrix, rows.map((r) => `#${r.t} ${r.token}`), cols, "token"));
+  const res = store.get().trace;
+  if (!res) return;
+  const names = traced(res).map((m) => m.model);
+  const cols = ["next", "gap bits", ...names.flatMap((n) => [`${n} top`, `${n} p`, `${n} bits`])];
+  const matrix = rows.map((r) =>
+    [r.next ?? "", r.gap ?? "", ...r.cells.flatMap((c) => [c.top ?? "", c.prob ?? "", c.bits ?? ""])].map((v) =>
+      typeof v === "string" ? `"${v.replace(/"/g, '""')}"` : v,
+    ),
+  );
+  const labels = rows.map((r) => `#${r.t} ${r.token}`);
+  download("attenzione-compare.csv", "text/csv", toCsv(matrix, labels, cols, "token"));
 }
 
 start();

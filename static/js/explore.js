@@ -1,16 +1,23 @@
 /**
- * The explore page: one model, one text. Wires the controls to the state (and URL),
- * fetches traces (debounced, stale requests aborted) and draws the views: the large map
- * first, then the thumbnail grid on a later frame so the first paint is not delayed.
+ * The explore page: one model, one text. What it shows comes from the model's controllers
+ * (controllers/), chosen by the parts and attention kinds the model declares: the page
+ * shows the active controller's panel, large view, line chart and thumbnails, and every
+ * plot event asks the controller active *now* what the point under the pointer means.
+ * The large map is drawn first, the thumbnails on a later frame so the first paint is not
+ * delayed.
  */
 
-import { fetchModels, fetchTrace, fetchTraceJson } from "./api.js";
+import { fetchTrace, fetchTraceJson } from "./api.js";
+import { availableModels, defaultModel, describeModel, modelNamed, modelOptions } from "./catalog.js";
+import { activeController, controllersFor, normaliseView } from "./controllers/index.js";
+import { createBinder } from "./controls.js";
+import { afterPaint, download, el, fillSelect, showError } from "./dom.js";
 import { selectionShape, toCsv } from "./figures.js";
-import { createStore, debounce, readQuery, syncUrl } from "./state.js";
-import * as ui from "./ui.js";
-import * as V from "./views.js";
+import { openPage } from "./page.js";
+import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
+import { explain, term, VIEW_TERMS } from "./tooltip.js";
+import { keyboardGrid, renderPredictions } from "./widgets.js";
 
-const { $ } = ui;
 const SCHEMA = {
   text: { type: "string", fallback: "" },
   model: { type: "string", fallback: "" },
@@ -19,364 +26,296 @@ const SCHEMA = {
   head: { type: "int", fallback: 0 },
   sink: { type: "bool", fallback: false },
   filter: { type: "string", fallback: "none" },
-  k: { type: "int", fallback: 3 },
+  k: { type: "int", fallback: 3 }, // the attention filter's "top k per row", not top_k predictions
   thr: { type: "number", fallback: 0.1 },
   token: { type: "int", fallback: -1 },
   sort: { type: "string", fallback: "index" },
   units: { type: "ints", fallback: [] },
 };
-const TRACE_KEYS = new Set(["text", "model"]);
-const DEBOUNCE_MS = 300;
 
-const boot = JSON.parse($("#boot").textContent);
-const modelsRequest = fetchModels(); // in flight while plotly.js is still parsing
-const store = createStore(readQuery(location.search, SCHEMA));
-if (!new URLSearchParams(location.search).has("text")) store.set({ text: boot.samples[0].text });
-const focus = ui.createFocus();
-const dom = Object.fromEntries(["text", "sample", "model", "model-info", "count", "view", "layer", "head",
-  "filter", "filter-value", "sink", "part", "rlayer", "sort", "units", "status", "legend", "error",
-  "strip", "empty", "views", "main-plot", "lines-plot", "grid-plot", "grid-keys", "predictions", "attn-controls",
-  "rnn-controls"].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(`#${id}`)]));
+const page = openPage({
+  schema: SCHEMA,
+  ids: "model model-info kinds kind-options views main-plot lines-plot grid-plot grid-keys predictions"
+    .split(" ")
+    .concat(["dl-json", "dl-csv", "dl-png", "dl-svg"]),
+  copied: "Link copied: it restores this text, model and view.",
+  run: {
+    blocked: (st) => (st.text.trim() ? null : ""),
+    busyText: (st) => `Tracing with ${st.model}…`,
+    request: (st, signal) => {
+      requested = requestKey(st);
+      return fetchTrace({ model: st.model, text: st.text, parts: partsFor(st), top_k: catalog.default_top_k }, signal);
+    },
+    render: (trace) => {
+      store.set({ trace }); // the decoded response shown now (not in the URL)
+      return render();
+    },
+    done: (trace, ms) => {
+      const mean = trace.predictions.mean_surprisal_bits;
+      const surprisal = mean === null ? "" : ` · mean surprisal ${mean.toFixed(2)} bits/token`;
+      return `${trace.n_tokens} tokens · ${ms} ms${surprisal}`;
+    },
+    clear,
+    busy: "views",
+  },
+});
+const { store, focus, dom, strip } = page;
 
-let models = [];
-let trace = null; // the decoded response shown now
-let shown = null; // what the large view shows: {matrix, rowLabels, colLabels, corner}
-let inflight = null;
-let gridKey = null;
-const gridKeys = ui.keyboardGrid(dom.gridKeys, (cell) => pickThumbnail(cell));
-const traceSoon = debounce(() => runTrace(), DEBOUNCE_MS);
+let catalog = null;
+const made = new Map(); // model name -> its controllers
+let gridShown = null; // {trace, key} of the thumbnails drawn
+let requested = ""; // the model and parts of the last request
 
-const info = (name) => models.find((m) => m.name === name);
-const isTransformer = () => info(store.get().model)?.family === "transformer";
-
-/** Views a model offers: attention views, or its recurrent parts (h, c, gates). */
-function viewsFor(m) {
-  if (!m) return [];
-  if (m.family === "transformer") return V.ATTENTION_VIEWS;
-  return [...["h", "c"].filter((p) => m.parts.includes(p)), ...m.gates];
+/** The controllers of model `name` (made once from the catalog). */
+function controllers(name) {
+  if (!made.has(name)) made.set(name, controllersFor(catalog, modelNamed(catalog, name)));
+  return made.get(name);
 }
 
-/** Parts to fetch: what the views draw (a Transformer's residual stream is not drawn yet). */
-function partsFor(m) {
-  return m.family === "transformer" ? ["attention", "predictions"] : m.parts.filter((p) => p !== "logits" && p !== "resid");
+const active = (st = store.get()) => activeController(controllers(st.model), st.view);
+
+/** Parts to fetch: what the active controller draws, and the predictions. */
+const partsFor = (st) => [...(active(st)?.parts ?? []), "predictions"];
+const requestKey = (st) => `${st.model} ${partsFor(st).join()}`;
+
+/** What the plots show now: {st, c, trace} when the trace shown is this model's and has
+ * what the active controller draws; else null (a new trace is on its way). */
+function current() {
+  const st = store.get();
+  const c = active(st);
+  const trace = st.trace;
+  return trace && c && trace.model === st.model && c.has(trace) ? { st, c, trace } : null;
 }
 
-/** Bring view, layer and head into range for the chosen model. */
-function normalise(st) {
-  const m = info(st.model);
-  if (!m) return {};
-  const views = viewsFor(m);
+/** A plot's pointer events: each asks the controller active now what the point means. */
+function pointer(name) {
   return {
-    view: views.includes(st.view) ? st.view : views[0],
-    layer: Math.min(Math.max(0, st.layer), m.n_layers - 1),
-    head: m.n_heads ? Math.min(Math.max(0, st.head), m.n_heads - 1) : st.head,
+    hover(point) {
+      const v = current();
+      if (v) focus.hover(v.c.token(v.trace, v.st, name, point), plots[name]);
+    },
+    unhover: () => focus.hover(null, plots[name]),
+    click(point) {
+      const v = current();
+      if (!v) return;
+      const { token, patch } = v.c.click(v.trace, v.st, name, point);
+      if (patch) store.set(patch);
+      focus.select(token, plots[name]);
+    },
   };
 }
 
+const plots = {
+  main: createPlot(dom.mainPlot, pointer("main")),
+  lines: createPlot(dom.linesPlot, pointer("lines")),
+};
+const gridPlot = createPlot(dom.gridPlot, { click: (point) => pick(point.curveNumber) });
+const gridKeys = keyboardGrid(dom.gridKeys, (cell) => pick(cell));
+const binder = createBinder(
+  store,
+  () => active(),
+  (id) => document.getElementById(id),
+);
+
+/** The state for model `name`: its view, layer, head... made valid for it. */
+function withModel(name, st = store.get()) {
+  return { model: name, ...normaliseView(controllers(name), { ...st, model: name }) };
+}
+
+dom.model.addEventListener("change", () => store.set(withModel(dom.model.value)));
+dom.kinds.addEventListener("change", (ev) => {
+  const c = controllers(store.get().model).find((x) => x.id === ev.target.value);
+  if (!c) return;
+  const view = c.views[0].value;
+  store.set({ view, ...c.normalise({ ...store.get(), view }) });
+});
+dom.dlJson.addEventListener("click", downloadTrace);
+dom.dlCsv.addEventListener("click", downloadCsv);
+dom.dlPng.addEventListener("click", () => downloadChart("png"));
+dom.dlSvg.addEventListener("click", () => downloadChart("svg"));
+
 async function start() {
-  const list = await ui.openPage(dom, boot, modelsRequest, wireControls);
-  if (!list) return;
-  models = list;
-  const usable = models.filter((m) => m.available);
-  ui.fillSelect(dom.model, models.map((m) => ({
-    value: m.name, disabled: !m.available, title: m.reason ?? "",
-    label: m.available ? `${m.name} (${m.family})` : `${m.name} — unavailable: ${shortReason(m.reason)}`,
-  })));
+  catalog = await page.catalog;
+  if (!catalog) return;
+  fillSelect(dom.model, modelOptions(catalog));
+  const usable = availableModels(catalog);
   dom.model.disabled = !usable.length;
   if (!usable.length) {
-    ui.showError(dom.error, { title: "No model available", detail: models.map((m) => `${m.name}: ${m.reason}`).join("; ") });
+    const detail = catalog.models.map((m) => `${m.name}: ${m.reason}`).join("; ");
+    showError(dom.error, { title: "No model available", detail });
     return;
   }
   const st = store.get();
-  const model = info(st.model)?.available ? st.model : (usable.find((m) => m.family === "transformer") ?? usable[0]).name;
-  store.set({ model });
-  store.set(normalise(store.get()));
-  focus.select(store.get().token >= 0 ? store.get().token : null, null);
-  syncControls();
-  syncUrl(store, SCHEMA);
-  store.subscribe(onChange);
+  store.set(withModel(modelNamed(catalog, st.model)?.available ? st.model : defaultModel(catalog).name));
+  focus.select(st.token >= 0 ? st.token : null, null);
   focus.subscribe(onFocus);
-  await ui.plotlyReady;
-  runTrace();
+  syncControls();
+  await page.start(onChange);
 }
 
 function onChange(st, changed) {
-  if (changed.has("model")) store.set(normalise(st));
-  syncControls();
-  if (changed.has("model")) runTrace();
-  else if (changed.has("text")) traceSoon();
-  else if (trace && [...changed].some((k) => !TRACE_KEYS.has(k) && k !== "token")) render();
-  else if (trace && changed.has("token") && st.sort === "token" && !isTransformer()) render();
+  if (changed.size === 1 && changed.has("trace")) return; // render() draws it
+  syncControls(st);
+  // another model, or a controller whose parts the last request (shown or on its way) lacks
+  if (requestKey(st) !== requested) return page.run();
+  if (changed.has("text")) return page.runSoon();
+  const c = active(st);
+  if (c && current() && c.redraws(changed, st)) render();
 }
 
-function syncControls() {
-  const st = store.get();
-  const m = info(st.model);
+let kindsShown = "";
+
+/** The controls show the state: model, the chooser between controllers, and the active
+ * controller's panel (the others' hidden). */
+function syncControls(st = store.get()) {
   if (dom.text.value !== st.text) dom.text.value = st.text;
+  const m = modelNamed(catalog, st.model);
   if (!m) return;
   dom.model.value = st.model;
-  dom.modelInfo.textContent = describe(m);
-  const transformer = m.family === "transformer";
-  dom.attnControls.hidden = !transformer;
-  dom.rnnControls.hidden = transformer;
-  const layers = Array.from({ length: m.n_layers }, (_, l) => ({ value: l, label: `${l}` }));
-  if (transformer) {
-    ui.fillSelect(dom.layer, layers, st.layer);
-    ui.fillSelect(dom.head, Array.from({ length: m.n_heads }, (_, h) => ({ value: h, label: `${h}` })), st.head);
-    dom.view.value = st.view;
-    dom.head.disabled = st.view !== "head";
-    dom.filter.value = st.filter;
-    dom.filterValue.hidden = st.filter === "none";
-    if (document.activeElement !== dom.filterValue) dom.filterValue.value = st.filter === "topk" ? st.k : st.thr;
-    dom.filterValue.step = st.filter === "topk" ? "1" : "0.01";
-    dom.sink.checked = st.sink;
-  } else {
-    ui.fillSelect(dom.part, viewsFor(m).map((p) => ({ value: p, label: V.partLabel(p) })), st.view);
-    ui.fillSelect(dom.rlayer, layers, st.layer);
-    dom.sort.value = st.sort;
-    if (document.activeElement !== dom.units) dom.units.value = st.units.join(", ");
+  dom.modelInfo.textContent = describeModel(m);
+  const cs = controllers(st.model);
+  const c = activeController(cs, st.view);
+  const kinds = cs.map((x) => `${x.id}=${x.label}`).join("\n");
+  if (kinds !== kindsShown) {
+    kindsShown = kinds;
+    dom.kindOptions.replaceChildren(
+      ...cs.map((x) =>
+        el("label", { class: "kind" }, el("input", { type: "radio", name: "kind", value: x.id }), " ", kindLabel(x)),
+      ),
+    );
   }
-}
-
-/** "…/gru.json: model card is missing" -> "model card is missing" (the path is in the tooltip). */
-function shortReason(reason) {
-  return (reason ?? "unknown").split(": ").pop();
-}
-
-function describe(m) {
-  const size = m.n_params >= 1e6 ? `${(m.n_params / 1e6).toFixed(2)} M` : `${(m.n_params / 1e3).toFixed(1)} k`;
-  const shape = m.n_heads ? `${m.n_layers} layers × ${m.n_heads} heads · d ${m.d_model}`
-    : `${m.n_layers} layers × ${m.d_model} units`;
-  return `${shape} · ${size} params · ${m.n_ctx} ctx`;
-}
-
-function wireControls() {
-  const set = (patch) => store.set(patch);
-  const num = (node) => Number(node.value);
-  dom.text.addEventListener("input", () => set({ text: dom.text.value }));
-  dom.text.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); runTrace(); }
-  });
-  $("#text-form").addEventListener("submit", (ev) => { ev.preventDefault(); set({ text: dom.text.value }); runTrace(); });
-  dom.sample.addEventListener("change", () => {
-    if (dom.sample.value === "") return;
-    set({ text: boot.samples[Number(dom.sample.value)].text, token: -1 });
-    dom.sample.value = "";
-    runTrace();
-  });
-  dom.model.addEventListener("change", () => set({ model: dom.model.value }));
-  dom.view.addEventListener("change", () => set({ view: dom.view.value }));
-  dom.part.addEventListener("change", () => set({ view: dom.part.value }));
-  dom.layer.addEventListener("change", () => set({ layer: num(dom.layer) }));
-  dom.rlayer.addEventListener("change", () => set({ layer: num(dom.rlayer) }));
-  dom.head.addEventListener("change", () => set({ head: num(dom.head) }));
-  dom.sink.addEventListener("change", () => set({ sink: dom.sink.checked }));
-  dom.filter.addEventListener("change", () => set({ filter: dom.filter.value }));
-  dom.filterValue.addEventListener("input", () => {
-    const v = num(dom.filterValue);
-    if (Number.isFinite(v) && v >= 0) set(store.get().filter === "topk" ? { k: Math.max(1, Math.round(v)) } : { thr: v });
-  });
-  dom.sort.addEventListener("change", () => set({ sort: dom.sort.value }));
-  dom.units.addEventListener("change", () => set({ units: (dom.units.value.match(/\d+/g) ?? []).map(Number).slice(0, 8) }));
-  $("#copy-link").addEventListener("click", copyLink);
-  $("#dl-json").addEventListener("click", downloadTrace);
-  $("#dl-csv").addEventListener("click", downloadCsv);
-  $("#dl-png").addEventListener("click", () => downloadChart("png"));
-  $("#dl-svg").addEventListener("click", () => downloadChart("svg"));
-}
-
-async function runTrace() {
-  traceSoon.cancel();
-  inflight?.abort();
-  const st = store.get();
-  if (!st.text.trim()) return showEmpty();
-  const ctrl = new AbortController();
-  inflight = ctrl;
-  performance.mark("attz-submit");
-  ui.setStatus(dom.status, `Tracing with ${st.model}…`, true);
-  dom.views.setAttribute("aria-busy", "true");
-  const started = performance.now();
-  document.body.dataset.status = "loading"; // for tests and the benchmark
-  try {
-    const result = await fetchTrace({ model: st.model, text: st.text, parts: partsFor(info(st.model)) }, ctrl.signal);
-    if (inflight !== ctrl) return;
-    performance.mark("attz-fetched");
-    trace = result;
-    gridKey = null;
-    ui.showError(dom.error, null);
-    await render();
-    document.body.dataset.status = "ready";
-    const mean = trace.predictions.mean_surprisal_bits;
-    ui.setStatus(dom.status, `${trace.n_tokens} tokens · ${Math.round(performance.now() - started)} ms`
-      + (mean === null ? "" : ` · mean surprisal ${mean.toFixed(2)} bits/token`));
-  } catch (err) {
-    if (err.name === "AbortError") return;
-    document.body.dataset.status = "error";
-    showFailure(err);
-  } finally {
-    if (inflight === ctrl) { inflight = null; dom.views.removeAttribute("aria-busy"); }
+  dom.kinds.hidden = cs.length < 2;
+  for (const input of dom.kindOptions.querySelectorAll("input")) input.checked = input.value === c?.id;
+  for (const panel of document.querySelectorAll("[data-panel]")) {
+    panel.hidden = panel.id !== c?.panel;
+    if (!panel.hidden) panel.querySelector("legend").textContent = c.label;
   }
+  if (c) binder.sync(c, st);
+  explain(document.getElementById("view"), VIEW_TERMS[st.view]); // the glossary's word on what each select shows
+  explain(document.getElementById("part"), st.view);
 }
 
-function showEmpty() {
-  trace = null;
-  document.body.dataset.status = "empty";
-  dom.empty.hidden = false;
+/** A controller's name in the chooser, explained by the glossary when it has the term. */
+const kindLabel = (c) => (c.views.length === 1 ? term(c.views[0].value, c.label) : term(c.id.split(":")[0], c.label));
+
+function clear() {
+  store.set({ trace: null });
+  gridShown = null;
   dom.views.hidden = true;
-  clearStrip();
-  dom.count.textContent = "";
-  ui.showError(dom.error, null);
-  ui.setStatus(dom.status, "");
-  ui.renderPredictions(dom.predictions, {}, [], null);
+  renderPredictions(dom.predictions, {}, [], null);
 }
 
-function showFailure(err) {
-  trace = null;
-  dom.views.hidden = true;
-  clearStrip();
-  ui.setStatus(dom.status, "");
-  ui.showError(dom.error, err);
-}
-
-function clearStrip() {
-  dom.strip.replaceChildren();
-  dom.strip.shows = null;
-}
+/** Labels that fit a plot: `rows` along its height, `cols` along its width. */
+const fit = (node, reserved) => ({ rows: labelsThatFit(node), cols: labelsThatFitWidth(node, reserved) });
 
 /** Draw everything for the current trace and state; the large view first. */
 async function render() {
   const st = store.get();
+  const trace = st.trace;
   if (!trace || trace.model !== st.model) return; // a new model's trace is on its way
   const strings = trace.tokens.strings;
-  dom.empty.hidden = true;
   dom.views.hidden = false;
-  dom.count.textContent = `(${trace.n_tokens} / ${info(st.model).n_ctx} tokens)`;
-  if (dom.strip.shows !== trace) { // surprisal colours depend on the model too
-    ui.renderStrip(dom.strip, strings, trace.predictions.surprisal_bits, focus);
-    dom.strip.shows = trace;
-  }
+  dom.count.textContent = `(${trace.n_tokens} / ${modelNamed(catalog, st.model).spec.n_ctx} tokens)`;
+  strip.show(strings, trace.predictions.surprisal_bits, trace); // colours depend on the model too
   if (focus.selected() >= strings.length) focus.select(null, null);
   performance.mark("attz-strip");
-  if (trace.family === "transformer") await renderAttention(st, strings);
-  else await renderRecurrent(st, strings);
+  const v = current();
+  if (!v) {
+    // nothing to draw for this model (no controller), or its parts are on their way
+    if (!active(st)) for (const node of [dom.mainPlot, dom.linesPlot, dom.gridPlot, dom.gridKeys]) node.hidden = true;
+    return onFocus(focus.current(), null);
+  }
+  const { c } = v;
+  const file = (name) => `attenzione-${st.model}-${name}`;
+  dom.linesPlot.hidden = !c.lines; // before drawing, so the large map gets its final size
+  dom.mainPlot.hidden = false;
+  const main = c.main(trace, st, fit(dom.mainPlot));
+  await plots.main.render(main.fig, { filename: file(main.name), token: focus.current() });
+  if (c.lines) {
+    const lines = c.lines(trace, st, fit(dom.linesPlot, 80));
+    await plots.lines.render(lines.fig, { filename: file(lines.name), token: focus.current() });
+  }
   performance.mark("attz-main");
   afterPaint(() => performance.mark("attz-painted")); // read by bench/bench_frontend.py
   onFocus(focus.current(), null);
-  afterPaint(async () => { // the grid must not delay the large map's first paint
-    await renderGrid(store.get());
+  afterPaint(async () => {
+    // the grid must not delay the large map's first paint
+    await renderGrid();
     performance.mark("attz-grid");
   });
 }
 
-/** Run `fn` once the next frame has been painted. */
-const afterPaint = (fn) => requestAnimationFrame(() => setTimeout(fn, 0));
-
-async function renderAttention(st, strings) {
-  const att = trace.parts.attention.self;
-  dom.linesPlot.hidden = true;
-  dom.mainPlot.hidden = false; // shown before sizing its labels
-  const { fig, matrix, index } = V.attentionView(att, strings, { ...st, maxLabels: ui.labelsThatFit(dom.mainPlot) });
-  const labels = index.map((t) => `#${t} ${strings[t]}`);
-  shown = { matrix, rowLabels: labels, colLabels: labels, corner: "query \\ key" };
-  await ui.renderPlot(dom.mainPlot, fig, `attenzione-${st.model}-attention`, { token: focus.current() });
-  ui.linkPlot(dom.mainPlot, focus, (p) => plotIndex(p.y), (p) => focus.select(plotIndex(p.y), dom.mainPlot));
-  dom.mainPlot.indexMap = index;
-}
-
-const plotIndex = (pos) => (dom.mainPlot.indexMap ? dom.mainPlot.indexMap[pos] : pos);
-
-async function renderRecurrent(st, strings) {
-  const parts = V.recurrentParts(trace.parts);
-  const { fig, matrix, order } = V.stateView(parts, strings, { ...st, maxLabels: ui.labelsThatFitWidth(dom.mainPlot) });
-  shown = { matrix, rowLabels: strings.map((s, t) => `#${t} ${s}`),
-    colLabels: matrix[0] ? Array.from(matrix[0], (_, u) => `unit ${u}`) : [], corner: `token \\ ${st.view}` };
-  dom.mainPlot.indexMap = null;
-  dom.linesPlot.hidden = false; // before drawing, so the large map gets its final size
-  await ui.renderPlot(dom.mainPlot, fig, `attenzione-${st.model}-${st.view}`, { token: focus.current() });
-  ui.linkPlot(dom.mainPlot, focus, (p) => p.x, (p) => pickCell(p));
-  dom.mainPlot.unitOrder = order;
-  const lines = V.linesView(matrix, strings, { ...st, maxLabels: ui.labelsThatFitWidth(dom.linesPlot, 80) });
-  await ui.renderPlot(dom.linesPlot, lines, `attenzione-${st.model}-units`, { token: focus.current() });
-  ui.linkPlot(dom.linesPlot, focus, (p) => p.x, (p) => focus.select(p.x, dom.linesPlot));
-}
-
-/** A click on the state heatmap selects its token and plots its unit. */
-function pickCell(p) {
-  const unit = dom.mainPlot.unitOrder ? dom.mainPlot.unitOrder[p.y] : p.y;
-  const units = store.get().units.filter((u) => u !== unit);
-  store.set({ units: [...units, unit].slice(-8) });
-  focus.select(p.x, dom.mainPlot);
-}
-
-async function renderGrid(st) {
-  if (!trace || trace.model !== st.model) return;
-  const transformer = trace.family === "transformer";
-  const att = transformer ? trace.parts.attention.self : null;
-  const parts = transformer ? null : V.recurrentParts(trace.parts);
-  const cell = transformer ? V.modelViewCell(att, st) : V.recurrentCell(parts, st);
-  const key = transformer ? JSON.stringify(V.displayOptions(st)) : "states";
-  if (key === gridKey) {
-    gridKeys.select(cell);
-    return ui.setBaseShapes(dom.gridPlot, selectionShape(cell));
+/** The thumbnails; redrawn only for a new trace, controller or grid key, else the frame
+ * around the one shown large moves. */
+async function renderGrid() {
+  const v = current();
+  if (!v) return;
+  const { st, c, trace } = v;
+  const grid = c.grid(trace, st);
+  const key = `${c.id} ${grid.key}`;
+  if (gridShown?.trace === trace && gridShown.key === key) {
+    gridKeys.select(grid.cell);
+    gridPlot.setShapes(selectionShape(grid.cell));
+    return;
   }
-  gridKey = key;
-  const fig = transformer ? V.modelView(att, st) : V.recurrentGrid(parts, st);
-  await ui.renderPlot(dom.gridPlot, fig, `attenzione-${st.model}-grid`, { token: focus.current(), shapes: selectionShape(cell) });
-  const names = transformer ? V.modelViewNames(att) : V.recurrentNames(parts);
-  gridKeys.update(fig.grid, names.label, names.cellLabel);
-  gridKeys.select(cell);
-  ui.linkPlot(dom.gridPlot, focus, () => null, (p) => pickThumbnail(p.curveNumber));
+  gridShown = { trace, key };
+  const fig = grid.figure();
+  await gridPlot.render(fig, {
+    filename: `attenzione-${st.model}-grid`,
+    token: focus.current(),
+    shapes: selectionShape(grid.cell),
+  });
+  gridKeys.update(fig.grid, grid.names.label, grid.names.cellLabel);
+  gridKeys.select(grid.cell);
 }
 
 /** Show thumbnail `cell` of the grid large (a click on it, or Enter/Space on its gridcell). */
-function pickThumbnail(cell) {
-  if (!trace) return;
-  store.set(trace.family === "transformer" ? V.modelViewPick(trace.parts.attention.self, cell)
-    : V.recurrentPick(V.recurrentParts(trace.parts), cell));
+function pick(cell) {
+  const v = current();
+  if (v) store.set(v.c.pick(v.trace, cell));
 }
 
-/** The focused token (hovered, else selected) shown in every view and the predictions. */
+/** The focused token (hovered, else selected) shown in every view and the predictions;
+ * the selected one goes into the state (and the URL). */
 function onFocus(t, source) {
+  const st = store.get();
+  const trace = st.trace;
   if (!trace) return;
   const selected = focus.selected();
-  ui.markStripToken(dom.strip, t, selected);
-  for (const gd of [dom.mainPlot, dom.linesPlot, dom.gridPlot]) if (gd !== source && !gd.hidden) ui.highlightPlot(gd, t);
-  const last = trace.tokens.strings.length - 1;
-  ui.renderPredictions(dom.predictions, trace, trace.tokens.strings, t ?? last);
-  if ((selected ?? -1) !== store.get().token) store.set({ token: selected ?? -1 });
-}
-
-async function copyLink() {
-  try {
-    await navigator.clipboard.writeText(location.href);
-    ui.setStatus(dom.status, "Link copied: it restores this text, model and view.");
-  } catch {
-    ui.setStatus(dom.status, `Link: ${location.href}`);
-  }
+  strip.mark(t, selected);
+  for (const plot of [plots.main, plots.lines, gridPlot]) if (plot !== source && plot.shown()) plot.highlight(t);
+  const strings = trace.tokens.strings;
+  renderPredictions(dom.predictions, trace, strings, t ?? strings.length - 1);
+  if ((selected ?? -1) !== st.token) store.set({ token: selected ?? -1 });
 }
 
 async function downloadTrace() {
   const st = store.get();
-  if (!trace) return;
+  if (!st.trace) return;
   try {
-    const json = await fetchTraceJson({ model: st.model, text: st.text });
-    ui.download(`attenzione-${st.model}-trace.json`, "application/json", JSON.stringify(json));
+    const json = await fetchTraceJson({ model: st.model, text: st.text, top_k: catalog.default_top_k });
+    download(`attenzione-${st.model}-trace.json`, "application/json", JSON.stringify(json));
   } catch (err) {
-    ui.showError(dom.error, err);
+    showError(dom.error, err);
   }
 }
 
 function downloadCsv() {
-  if (!trace || !shown) return;
-  const name = isTransformer() ? store.get().view : `${store.get().view}-layer${store.get().layer}`;
-  ui.download(`attenzione-${store.get().model}-${name}.csv`, "text/csv",
-    toCsv(shown.matrix, shown.rowLabels, shown.colLabels, shown.corner));
+  const v = current();
+  if (!v) return;
+  const { csv } = v.c.main(v.trace, v.st, fit(dom.mainPlot));
+  download(
+    `attenzione-${v.st.model}-${csv.name}.csv`,
+    "text/csv",
+    toCsv(csv.matrix, csv.rowLabels, csv.colLabels, csv.corner),
+  );
 }
 
 function downloadChart(format) {
-  if (!trace) return;
+  if (!current()) return;
   const gd = dom.mainPlot;
-  Plotly.downloadImage(gd, { format, filename: `attenzione-${store.get().model}`, width: gd.clientWidth, height: gd.clientHeight });
+  const size = { width: gd.clientWidth, height: gd.clientHeight };
+  Plotly.downloadImage(gd, { format, filename: `attenzione-${store.get().model}`, ...size });
 }
 
 start();

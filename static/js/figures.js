@@ -13,11 +13,30 @@ import { maxPool } from "./matrix.js";
 
 // Colour-blind-safe sequential scales (viridis, cividis: perceptually uniform; YlOrRd:
 // ColorBrewer, single-direction lightness).
-export const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
-  "#6ece58", "#b5de2b", "#fde725"].map((c, i, a) => [i / (a.length - 1), c]);
+export const VIRIDIS = [
+  "#440154",
+  "#482878",
+  "#3e4989",
+  "#31688e",
+  "#26828e",
+  "#1f9e89",
+  "#35b779",
+  "#6ece58",
+  "#b5de2b",
+  "#fde725",
+].map((c, i, a) => [i / (a.length - 1), c]);
 export const CIVIDIS = "Cividis";
-export const YLORRD = ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c",
-  "#bd0026", "#800026"].map((c, i, a) => [i / (a.length - 1), c]);
+export const YLORRD = [
+  "#ffffcc",
+  "#ffeda0",
+  "#fed976",
+  "#feb24c",
+  "#fd8d3c",
+  "#fc4e2a",
+  "#e31a1c",
+  "#bd0026",
+  "#800026",
+].map((c, i, a) => [i / (a.length - 1), c]);
 export const SURPRISAL_MAX = 12; // bits: log2 of the 4096-token vocabulary, i.e. a uniform guess
 const HIGHLIGHT = "#d55e00"; // Okabe-Ito vermillion: visible on viridis, cividis and white
 const LINE_COLOURS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000"];
@@ -46,8 +65,17 @@ function bottomMargin(labels, title = true) {
 
 function baseLayout(title, extra = {}) {
   return {
-    title: { text: title, font: { size: 13 }, x: 0, xanchor: "left", xref: "container", y: 1, yref: "container",
-      yanchor: "top", pad: { t: 8, l: 8 } },
+    title: {
+      text: title,
+      font: { size: 13 },
+      x: 0,
+      xanchor: "left",
+      xref: "container",
+      y: 1,
+      yref: "container",
+      yanchor: "top",
+      pad: { t: 8, l: 8 },
+    },
     font: FONT,
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "#eef0f3", // shows through masked (future) cells
@@ -74,23 +102,55 @@ export function attentionFigure(matrix, strings, opts = {}) {
   const label = index.map((t) => `#${t} ${strings[t]}`);
   const cap = opts.zmax ? { zmax: opts.zmax, capped: false } : colourCap(z);
   const trace = {
-    type: "heatmap", z, x: index.map((_, j) => j), y: index.map((_, i) => i),
-    colorscale: VIRIDIS, zmin: 0, zmax: cap.zmax, hoverongaps: false,
+    type: "heatmap",
+    z,
+    x: index.map((_, j) => j),
+    y: index.map((_, i) => i),
+    colorscale: VIRIDIS,
+    zmin: 0,
+    zmax: cap.zmax,
+    hoverongaps: false,
     colorbar: { title: { text: opts.valueName ?? "weight", side: "right" }, thickness: 12, len: 0.9 },
     text: z.map((row, i) => row.map((_, j) => `query ${label[i]}<br>key ${label[j]}`)),
     hovertemplate: `%{text}<br>${opts.valueName ?? "weight"} %{z:.4f}<extra></extra>`,
   };
-  const axis = { ...ticks, showgrid: false, zeroline: false, range: [-0.5, index.length - 0.5], ticklabeloverflow: "allow",
-    tickfont: { size: 11 } };
-  const notes = [...(opts.notes ?? []), cap.capped ? `colours capped at the 99th percentile, ${cap.zmax.toFixed(3)}` : ""]
-    .filter(Boolean);
+  const axis = {
+    ...ticks,
+    showgrid: false,
+    zeroline: false,
+    range: [-0.5, index.length - 0.5],
+    ticklabeloverflow: "allow",
+    tickfont: { size: 11 },
+  };
+  const notes = [
+    ...(opts.notes ?? []),
+    cap.capped ? `colours capped at the 99th percentile, ${cap.zmax.toFixed(3)}` : "",
+  ].filter(Boolean);
   const layout = baseLayout(opts.title ?? "Attention", {
-    annotations: notes.length ? [{ text: notes.join(" · "), xref: "paper", x: 0, xanchor: "left", yref: "paper", y: 1,
-      yanchor: "bottom", yshift: 4, showarrow: false, font: { size: 11, color: "#5b6572" } }] : [],
+    annotations: notes.length
+      ? [
+          {
+            text: notes.join(" · "),
+            xref: "paper",
+            x: 0,
+            xanchor: "left",
+            yref: "paper",
+            y: 1,
+            yanchor: "bottom",
+            yshift: 4,
+            showarrow: false,
+            font: { size: 11, color: "#5b6572" },
+          },
+        ]
+      : [],
     margin: { t: notes.length ? 46 : 30, r: 10, b: bottomMargin(ticks.ticktext), l: leftMargin(ticks.ticktext) },
     xaxis: { ...axis, title: { text: "key (attended to)" }, tickangle: -60, constrain: "domain" },
-    yaxis: { ...axis, title: { text: "query (attending)" }, range: [index.length - 0.5, -0.5],
-      ...(opts.square === false ? {} : { scaleanchor: "x", constrain: "domain" }) },
+    yaxis: {
+      ...axis,
+      title: { text: "query (attending)" },
+      range: [index.length - 0.5, -0.5],
+      ...(opts.square === false ? {} : { scaleanchor: "x", constrain: "domain" }),
+    },
   });
   const highlight = [{ xref: "x", yref: "y", index, along: "both", extent: index.length }];
   return { data: [trace], layout, highlight };
@@ -129,21 +189,45 @@ export function thumbnailGrid(cells, opts) {
     const [x0, x1] = [cell.col / nCols + gap, (cell.col + 1) / nCols - gap];
     const [y0, y1] = [1 - (cell.row + 1) / nRows + gap, 1 - cell.row / nRows - gap];
     data.push({
-      type: "heatmap", z: cell.z, xaxis: `x${ax}`, yaxis: `y${ax}`, colorscale, showscale: false,
-      zmin: cell.zmin, zmax: cell.zmax, hoverinfo: "none", hoverongaps: false,
+      type: "heatmap",
+      z: cell.z,
+      xaxis: `x${ax}`,
+      yaxis: `y${ax}`,
+      colorscale,
+      showscale: false,
+      zmin: cell.zmin,
+      zmax: cell.zmax,
+      hoverinfo: "none",
+      hoverongaps: false,
     });
     const hidden = { showticklabels: false, showgrid: false, zeroline: false, ticks: "", fixedrange: true };
     layout[`xaxis${ax}`] = { ...hidden, domain: [x0, x1], anchor: `y${ax}` };
     layout[`yaxis${ax}`] = { ...hidden, domain: [y0, y1], anchor: `x${ax}`, autorange: "reversed" };
     grid.cells.push({ row: cell.row, col: cell.col, x: [x0, x1], y: [y0, y1] });
   });
-  colLabels.forEach((text, c) => layout.annotations.push({
-    text, xref: "paper", yref: "paper", x: (c + 0.5) / nCols, y: 1, yanchor: "bottom", showarrow: false,
-  }));
-  rowLabels.forEach((text, r) => layout.annotations.push({
-    text, xref: "paper", yref: "paper", x: 0, xanchor: "right", xshift: -4,
-    y: 1 - (r + 0.5) / nRows, showarrow: false,
-  }));
+  colLabels.forEach((text, c) => {
+    layout.annotations.push({
+      text,
+      xref: "paper",
+      yref: "paper",
+      x: (c + 0.5) / nCols,
+      y: 1,
+      yanchor: "bottom",
+      showarrow: false,
+    });
+  });
+  rowLabels.forEach((text, r) => {
+    layout.annotations.push({
+      text,
+      xref: "paper",
+      yref: "paper",
+      x: 0,
+      xanchor: "right",
+      xshift: -4,
+      y: 1 - (r + 0.5) / nRows,
+      showarrow: false,
+    });
+  });
   return { data, layout, highlight: cells.map((c, k) => ({ ...c.highlight, cell: k })), grid };
 }
 
@@ -151,10 +235,18 @@ export function thumbnailGrid(cells, opts) {
 export function selectionShape(cell) {
   if (cell === null || cell === undefined || cell < 0) return [];
   const ax = cell === 0 ? "" : String(cell + 1);
-  return [{
-    type: "rect", xref: `x${ax} domain`, yref: `y${ax} domain`, x0: -0.04, x1: 1.04, y0: -0.04, y1: 1.04,
-    line: { color: "#1d232b", width: 2.5 },
-  }];
+  return [
+    {
+      type: "rect",
+      xref: `x${ax} domain`,
+      yref: `y${ax} domain`,
+      x0: -0.04,
+      x1: 1.04,
+      y0: -0.04,
+      y1: 1.04,
+      line: { color: "#1d232b", width: 2.5 },
+    },
+  ];
 }
 
 /** Pool factor so a thumbnail has at most `cells` cells per side. */
@@ -170,15 +262,26 @@ export function poolFactor(n, cells = 64) {
 export function modelViewFigure(maps, opts = {}) {
   const n = maps[0][0].index.length;
   const pool = poolFactor(n);
-  const cells = maps.flatMap((heads, l) => heads.map(({ matrix, index }, h) => {
-    const z = maxPool(opts.causal ? maskCausal(matrix, index) : matrix, pool);
-    return { row: l, col: h, z, zmin: 0, zmax: colourCap(z).zmax,
-      highlight: { index, pool, along: "both", extent: z.length } };
-  }));
+  const cells = maps.flatMap((heads, l) =>
+    heads.map(({ matrix, index }, h) => {
+      const z = maxPool(opts.causal ? maskCausal(matrix, index) : matrix, pool);
+      return {
+        row: l,
+        col: h,
+        z,
+        zmin: 0,
+        zmax: colourCap(z).zmax,
+        highlight: { index, pool, along: "both", extent: z.length },
+      };
+    }),
+  );
   const note = pool > 1 ? ` (max-pooled ${pool}×${pool})` : "";
   return thumbnailGrid(cells, {
-    nRows: maps.length, nCols: maps[0].length, title: `All layers × heads${note} · click to enlarge`,
-    rowLabels: maps.map((_, l) => `L${l}`), colLabels: maps[0].map((_, h) => `H${h}`),
+    nRows: maps.length,
+    nCols: maps[0].length,
+    title: `All layers × heads${note} · click to enlarge`,
+    rowLabels: maps.map((_, l) => `L${l}`),
+    colLabels: maps[0].map((_, h) => `H${h}`),
   });
 }
 
@@ -197,16 +300,36 @@ export function stateFigure(matrix, strings, opts = {}) {
   const [zmin, zmax] = opts.range ?? [-1, 1];
   const name = opts.valueName ?? "value";
   const trace = {
-    type: "heatmap", z, x: positions, y: order.map((_, r) => r), colorscale: CIVIDIS, zmin, zmax,
+    type: "heatmap",
+    z,
+    x: positions,
+    y: order.map((_, r) => r),
+    colorscale: CIVIDIS,
+    zmin,
+    zmax,
     colorbar: { title: { text: name, side: "right" }, thickness: 12, len: 0.9 },
     text: z.map((row, r) => row.map((_, t) => `unit ${order[r]}<br>token #${t} ${strings[t]}`)),
     hovertemplate: `%{text}<br>${name} %{z:.4f}<extra></extra>`,
   };
   const layout = baseLayout(opts.title ?? name, {
     margin: { t: 30, r: 10, b: bottomMargin(xt.ticktext, false), l: 58 },
-    xaxis: { ...xt, tickangle: -60, showgrid: false, zeroline: false, range: [-0.5, matrix.length - 0.5], ticklabeloverflow: "allow" },
-    yaxis: { tickvals: yvals, ticktext: yvals.map((r) => String(order[r])), title: { text: "unit" },
-      range: [D - 0.5, -0.5], showgrid: false, zeroline: false, ticklabeloverflow: "allow" },
+    xaxis: {
+      ...xt,
+      tickangle: -60,
+      showgrid: false,
+      zeroline: false,
+      range: [-0.5, matrix.length - 0.5],
+      ticklabeloverflow: "allow",
+    },
+    yaxis: {
+      tickvals: yvals,
+      ticktext: yvals.map((r) => String(order[r])),
+      title: { text: "unit" },
+      range: [D - 0.5, -0.5],
+      showgrid: false,
+      zeroline: false,
+      ticklabeloverflow: "allow",
+    },
   });
   return { data: [trace], layout, highlight: [{ xref: "x", yref: "y", index: positions, along: "x", extent: D }] };
 }
@@ -220,16 +343,28 @@ export function recurrentGridFigure(maps, opts = {}) {
   const D = maps[parts[0]][0][0].length;
   const pool = poolFactor(T);
   const unitPool = poolFactor(D);
-  const cells = parts.flatMap((part, c) => maps[part].map((m, l) => {
-    const [zmin, zmax] = opts.ranges?.[part] ?? [-1, 1];
-    const z = maxPoolSigned(m, unitPool, pool);
-    return { row: l, col: c, z, zmin, zmax,
-      highlight: { index: m.map((_, t) => t), pool, along: "x", extent: z.length } };
-  }));
+  const cells = parts.flatMap((part, c) =>
+    maps[part].map((m, l) => {
+      const [zmin, zmax] = opts.ranges?.[part] ?? [-1, 1];
+      const z = maxPoolSigned(m, unitPool, pool);
+      return {
+        row: l,
+        col: c,
+        z,
+        zmin,
+        zmax,
+        highlight: { index: m.map((_, t) => t), pool, along: "x", extent: z.length },
+      };
+    }),
+  );
   const note = pool > 1 || unitPool > 1 ? " (pooled)" : "";
   return thumbnailGrid(cells, {
-    nRows: nLayers, nCols: parts.length, colorscale: CIVIDIS, title: `All states and gates${note} · click to enlarge`,
-    rowLabels: maps[parts[0]].map((_, l) => `L${l}`), colLabels: parts,
+    nRows: nLayers,
+    nCols: parts.length,
+    colorscale: CIVIDIS,
+    title: `All states and gates${note} · click to enlarge`,
+    rowLabels: maps[parts[0]].map((_, l) => `L${l}`),
+    colLabels: parts,
   });
 }
 
@@ -251,16 +386,34 @@ function maxPoolSigned(m, unitFactor, posFactor) {
 export function unitLinesFigure(matrix, units, strings, opts = {}) {
   const positions = matrix.map((_, t) => t);
   const data = units.map((u, k) => ({
-    type: "scatter", mode: "lines+markers", name: `unit ${u}`, x: positions,
-    y: matrix.map((row) => row[u]), text: positions.map((t) => `#${t} ${strings[t]}`),
-    line: { color: LINE_COLOURS[k % LINE_COLOURS.length], width: 1.5 }, marker: { size: 4 },
+    type: "scatter",
+    mode: "lines+markers",
+    name: `unit ${u}`,
+    x: positions,
+    y: matrix.map((row) => row[u]),
+    text: positions.map((t) => `#${t} ${strings[t]}`),
+    line: { color: LINE_COLOURS[k % LINE_COLOURS.length], width: 1.5 },
+    marker: { size: 4 },
     hovertemplate: `unit ${u} · %{text}<br>%{y:.4f}<extra></extra>`,
   }));
   const xt = tokenTicks(strings, positions, opts.maxLabels ?? 32);
   const layout = baseLayout(opts.title ?? "Units over positions", {
-    margin: { t: 30, r: 10, b: bottomMargin(xt.ticktext, false), l: 58 }, plot_bgcolor: "#ffffff",
-    xaxis: { ...xt, tickangle: -60, range: [-0.5, matrix.length - 0.5], showgrid: false, zeroline: false, ticklabeloverflow: "allow" },
-    yaxis: { title: { text: opts.valueName ?? "value" }, zeroline: true, zerolinecolor: "#c8ccd2", ticklabeloverflow: "allow" },
+    margin: { t: 30, r: 10, b: bottomMargin(xt.ticktext, false), l: 58 },
+    plot_bgcolor: "#ffffff",
+    xaxis: {
+      ...xt,
+      tickangle: -60,
+      range: [-0.5, matrix.length - 0.5],
+      showgrid: false,
+      zeroline: false,
+      ticklabeloverflow: "allow",
+    },
+    yaxis: {
+      title: { text: opts.valueName ?? "value" },
+      zeroline: true,
+      zerolinecolor: "#c8ccd2",
+      ticklabeloverflow: "allow",
+    },
     legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom" },
   });
   return { data, layout, highlight: [{ xref: "x", yref: "paper", index: positions, along: "x", paper: true }] };
@@ -292,7 +445,10 @@ export function highlightShapes(highlight, t) {
 /** A CSS colour for `value` on a [lo, hi] scale of [[stop, "#rrggbb"], ...]. */
 export function colourAt(value, scale = YLORRD, lo = 0, hi = SURPRISAL_MAX) {
   const x = Math.min(1, Math.max(0, (value - lo) / (hi - lo || 1)));
-  const k = Math.max(1, scale.findIndex(([s]) => s >= x));
+  const k = Math.max(
+    1,
+    scale.findIndex(([s]) => s >= x),
+  );
   const [[s0, c0], [s1, c1]] = [scale[k - 1], scale[k]];
   const f = (x - s0) / (s1 - s0);
   const rgb = [1, 3, 5].map((o) => {

@@ -13,13 +13,20 @@ export function gridMove(key, at, nRows, nCols, ctrl = false) {
   const clamp = (v, n) => Math.min(n - 1, Math.max(0, v));
   const { row, col } = at;
   switch (key) {
-    case "ArrowLeft": return { row, col: clamp(col - 1, nCols) };
-    case "ArrowRight": return { row, col: clamp(col + 1, nCols) };
-    case "ArrowUp": return { row: clamp(row - 1, nRows), col };
-    case "ArrowDown": return { row: clamp(row + 1, nRows), col };
-    case "Home": return ctrl ? { row: 0, col: 0 } : { row, col: 0 };
-    case "End": return ctrl ? { row: nRows - 1, col: nCols - 1 } : { row, col: nCols - 1 };
-    default: return null;
+    case "ArrowLeft":
+      return { row, col: clamp(col - 1, nCols) };
+    case "ArrowRight":
+      return { row, col: clamp(col + 1, nCols) };
+    case "ArrowUp":
+      return { row: clamp(row - 1, nRows), col };
+    case "ArrowDown":
+      return { row: clamp(row + 1, nRows), col };
+    case "Home":
+      return ctrl ? { row: 0, col: 0 } : { row, col: 0 };
+    case "End":
+      return ctrl ? { row: nRows - 1, col: nCols - 1 } : { row, col: nCols - 1 };
+    default:
+      return null;
   }
 }
 

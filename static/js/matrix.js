@@ -28,7 +28,13 @@ function zeros(rows, cols) {
 /** Element-wise mean of same-shaped matrices. */
 export function meanOf(mats) {
   const out = zeros(mats[0].length, mats[0][0].length);
-  for (const m of mats) out.forEach((row, i) => m[i].forEach((v, j) => { row[j] += v; }));
+  for (const m of mats) {
+    out.forEach((row, i) => {
+      m[i].forEach((v, j) => {
+        row[j] += v;
+      });
+    });
+  }
   return out.map((row) => row.map((v) => v / mats.length));
 }
 
@@ -36,7 +42,10 @@ export function meanOf(mats) {
 export function maxOf(mats) {
   return mats[0].map((row, i) => {
     const out = Array.from(row);
-    for (const m of mats.slice(1)) m[i].forEach((v, j) => { if (v > out[j]) out[j] = v; });
+    for (const m of mats.slice(1))
+      m[i].forEach((v, j) => {
+        if (v > out[j]) out[j] = v;
+      });
     return out;
   });
 }
@@ -91,8 +100,12 @@ export function hideFirstToken(m) {
 /** Keep each row's k largest weights, zero the rest (ties keep the earlier key). */
 export function topKPerRow(m, k) {
   return m.map((row) => {
-    const keep = new Set(Array.from(row, (v, j) => [v, j])
-      .sort((p, q) => q[0] - p[0] || p[1] - q[1]).slice(0, k).map((p) => p[1]));
+    const keep = new Set(
+      Array.from(row, (v, j) => [v, j])
+        .sort((p, q) => q[0] - p[0] || p[1] - q[1])
+        .slice(0, k)
+        .map((p) => p[1]),
+    );
     return Array.from(row, (v, j) => (keep.has(j) ? v : 0));
   });
 }
@@ -144,7 +157,10 @@ export function orderByVariance(m) {
   const scores = Array.from(m[0], (_, d) => {
     let s = 0;
     let s2 = 0;
-    for (let t = 0; t < T; t++) { s += m[t][d]; s2 += m[t][d] ** 2; }
+    for (let t = 0; t < T; t++) {
+      s += m[t][d];
+      s2 += m[t][d] ** 2;
+    }
     return s2 / T - (s / T) ** 2;
   });
   return argsortDesc(scores);
@@ -156,7 +172,10 @@ export function orderByActivation(m, t) {
 }
 
 function argsortDesc(scores) {
-  return scores.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map((p) => p[1]);
+  return scores
+    .map((v, i) => [v, i])
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+    .map((p) => p[1]);
 }
 
 /** Largest finite |value| in a matrix (0 if none). */
@@ -170,6 +189,8 @@ export function absMax(m) {
 export function toCsv(matrix, rowLabels, colLabels, corner = "") {
   const q = (s) => `"${String(s).replace(/"/g, '""')}"`;
   const lines = [[q(corner), ...colLabels.map(q)].join(",")];
-  matrix.forEach((row, i) => lines.push([q(rowLabels[i]), ...Array.from(row, (v) => (v === null ? "" : v))].join(",")));
+  matrix.forEach((row, i) => {
+    lines.push([q(rowLabels[i]), ...Array.from(row, (v) => (v === null ? "" : v))].join(","));
+  });
   return `${lines.join("\n")}\n`;
 }

@@ -1,7 +1,8 @@
 /**
- * Page state and its URL: a tiny store (get / set / subscribe) and pure conversion between
- * state and query string, driven by a schema of typed fields. The URL is the permalink:
- * reloading or sharing it restores the view.
+ * Page state: a tiny store (get / set / subscribe) whose typed fields are also the URL (pure
+ * conversion both ways, driven by a schema), and the token focus shared by every view. The
+ * URL is the permalink: reloading or sharing it restores the view. Pure apart from
+ * `syncUrl`; unit-tested under node.
  */
 
 /** Field types: how a value is read from and written to the query string. */
@@ -12,7 +13,11 @@ export const types = {
   bool: { parse: (s) => s === "1" || s === "true", format: (v) => (v ? "1" : "0") },
   list: { parse: (s) => s.split(",").filter(Boolean), format: (v) => v.join(",") },
   ints: {
-    parse: (s) => s.split(",").filter((x) => /^\d+$/.test(x)).map(Number),
+    parse: (s) =>
+      s
+        .split(",")
+        .filter((x) => /^\d+$/.test(x))
+        .map(Number),
     format: (v) => v.join(","),
   },
 };
@@ -51,7 +56,7 @@ export function createStore(initial) {
       const changed = Object.keys(patch).filter((k) => !sameValue(state[k], patch[k]));
       if (!changed.length) return;
       state = { ...state, ...patch };
-      subscribers.forEach((fn) => fn(state, new Set(changed)));
+      for (const fn of subscribers) fn(state, new Set(changed));
     },
     subscribe(fn) {
       subscribers.add(fn);
@@ -66,18 +71,35 @@ function sameValue(a, b) {
 
 /**
  * Keep the address bar in step with the store (replaceState: typing must not flood the
- * back button). Only the browser pages call this.
+ * back button), from now on: the state as it is now is written at once. Only the schema's
+ * fields go into the URL; anything else the page keeps in its store stays out. Only the
+ * browser pages call this.
  */
 export function syncUrl(store, schema) {
   let pending = 0;
-  store.subscribe((state) => {
+  const write = (state) => {
+    const query = writeQuery(state, schema);
+    const url = `${location.pathname}${query ? `?${query}` : ""}`;
+    if (url !== `${location.pathname}${location.search}`) history.replaceState(null, "", url);
+  };
+  write(store.get());
+  store.subscribe((_state, changed) => {
+    if (![...changed].some((key) => key in schema)) return;
     cancelAnimationFrame(pending);
-    pending = requestAnimationFrame(() => {
-      const query = writeQuery(state, schema);
-      const url = `${location.pathname}${query ? `?${query}` : ""}`;
-      if (url !== `${location.pathname}${location.search}`) history.replaceState(null, "", url);
-    });
+    pending = requestAnimationFrame(() => write(store.get()));
   });
+}
+
+/** A lane: `lane(task)` runs `task()` (a function returning a promise) once every task
+ * queued before it has settled, and resolves or rejects as it does. One failure does not
+ * block the tasks after it. */
+export function createLane() {
+  let tail = Promise.resolve();
+  return (task) => {
+    const run = tail.then(task, task);
+    tail = run.catch(() => {});
+    return run;
+  };
 }
 
 /** Call `fn` after `ms` of quiet; `.now()` runs it at once, `.cancel()` drops it. */
@@ -93,4 +115,51 @@ export function debounce(fn, ms) {
   };
   wrapped.cancel = () => clearTimeout(timer);
   return wrapped;
+}
+
+const nextFrame = (fn) => (globalThis.requestAnimationFrame ?? ((f) => setTimeout(f, 0)))(fn);
+const cancelFrame = (id) => (globalThis.cancelAnimationFrame ?? clearTimeout)(id);
+
+/**
+ * The focused token, shared by every view of a page: the token under the pointer
+ * (`hover`, transient) and the selected one (`select`, sticky); `current()` is the hovered
+ * token, else the selected one. Subscribers get (token, source) at most once per frame
+ * (`schedule`: requestAnimationFrame in the browser; tests pass their own), `source` being
+ * whatever the page passed as the view that moved the focus (it need not redraw itself).
+ */
+export function createFocus({ schedule = nextFrame, cancel = cancelFrame } = {}) {
+  let hovered = null;
+  let selected = null;
+  let source = null;
+  let pending = null;
+  const subscribers = new Set();
+  const emit = (from) => {
+    source = from;
+    if (pending !== null) cancel(pending);
+    pending = schedule(() => {
+      pending = null;
+      for (const fn of subscribers) fn(hovered ?? selected, source);
+    });
+  };
+  return {
+    /** The token under the pointer, or null when it leaves (no-op if unchanged). */
+    hover(t, from) {
+      const next = t ?? null;
+      if (next === hovered) return;
+      hovered = next;
+      emit(from);
+    },
+    /** Select token `t` (null: none). */
+    select(t, from) {
+      selected = t ?? null;
+      emit(from);
+    },
+    current: () => hovered ?? selected,
+    hovered: () => hovered,
+    selected: () => selected,
+    subscribe(fn) {
+      subscribers.add(fn);
+      return () => subscribers.delete(fn);
+    },
+  };
 }

@@ -4,24 +4,42 @@
  */
 
 import {
-  absMax, attentionFigure, layerHeads, maxOf, meanOf, modelViewFigure, orderByActivation,
-  orderByVariance, prepareAttention, recurrentGridFigure, rollout, stateFigure, tensorMatrix,
+  absMax,
+  attentionFigure,
+  layerHeads,
+  maxOf,
+  meanOf,
+  modelViewFigure,
+  orderByActivation,
+  orderByVariance,
+  prepareAttention,
+  recurrentGridFigure,
+  rollout,
+  stateFigure,
+  tensorMatrix,
   unitLinesFigure,
 } from "./figures.js";
 
-export const ATTENTION_VIEWS = ["head", "mean", "max", "rollout"];
+/** The views of one attention kind: a head, aggregates over heads, the rollout. */
+export const ATTENTION_VIEWS = [
+  { value: "head", label: "one head" },
+  { value: "mean", label: "mean over heads" },
+  { value: "max", label: "max over heads" },
+  { value: "rollout", label: "rollout to layer" },
+];
 
-const PART_NAMES = {
-  h: "h (hidden state)", c: "c (cell state)", i: "input gate i", f: "forget gate f",
-  g: "candidate g", o: "output gate o", r: "reset gate r", z: "update gate z", n: "candidate n",
-};
+// Colour ranges fixed by a part's squashing function (by the name models declare it under).
 const SIGMOID = new Set(["i", "f", "o", "r", "z"]); // in [0, 1]
 const TANH = new Set(["h", "g", "n"]); // in [-1, 1]
 
 /** The display options of the state: hide the first token, and a row filter. */
 export function displayOptions(st) {
-  const filter = st.filter === "topk" ? { kind: "topk", value: Math.max(1, Math.round(st.k)) }
-    : st.filter === "threshold" ? { kind: "threshold", value: st.thr } : { kind: "none" };
+  const filter =
+    st.filter === "topk"
+      ? { kind: "topk", value: Math.max(1, Math.round(st.k)) }
+      : st.filter === "threshold"
+        ? { kind: "threshold", value: st.thr }
+        : { kind: "none" };
   return { hideFirst: Boolean(st.sink), filter };
 }
 
@@ -45,17 +63,26 @@ export function attentionMatrix(att, st) {
 
 /** The view's name and its display notes (hidden sink, filter), for the figure title. */
 export function attentionTitle(st) {
-  const what = {
-    head: `Layer ${st.layer} · head ${st.head}`,
-    mean: `Layer ${st.layer} · mean over heads`,
-    max: `Layer ${st.layer} · max over heads (rows need not sum to 1)`,
-    rollout: `Rollout through layers 0–${st.layer} (Abnar & Zuidema 2020)`,
-  }[st.view] ?? "";
+  const what =
+    {
+      head: `Layer ${st.layer} · head ${st.head}`,
+      mean: `Layer ${st.layer} · mean over heads`,
+      max: `Layer ${st.layer} · max over heads (rows need not sum to 1)`,
+      rollout: `Rollout through layers 0–${st.layer} (Abnar & Zuidema 2020)`,
+    }[st.view] ?? "";
   const { hideFirst, filter } = displayOptions(st);
-  const notes = [hideFirst ? "first token hidden, rows renormalised" : "",
+  const notes = [
+    hideFirst ? "first token hidden, rows renormalised" : "",
     filter.kind === "topk" ? `top ${filter.value} per row` : "",
-    filter.kind === "threshold" ? `weights ≥ ${filter.value}` : ""].filter(Boolean);
+    filter.kind === "threshold" ? `weights ≥ ${filter.value}` : "",
+  ].filter(Boolean);
   return { title: what, notes };
+}
+
+/** The token shown on `row` of an attention map over `n` tokens (rows start after a
+ * hidden first token). */
+export function attentionToken(n, st, row) {
+  return row + (st.sink && n > 1 ? 1 : 0);
 }
 
 /** The large attention map: {fig, matrix, index} with display options applied. */
@@ -64,7 +91,13 @@ export function attentionView(att, strings, st) {
   const valueName = st.view === "rollout" ? "rollout" : "weight";
   const { title, notes } = attentionTitle(st);
   const fig = attentionFigure(matrix, strings, {
-    index, causal: att.causal, title, notes, valueName, square: st.square, maxLabels: st.maxLabels,
+    index,
+    causal: att.causal,
+    title,
+    notes,
+    valueName,
+    square: st.square,
+    maxLabels: st.maxLabels,
   });
   return { fig, matrix, index };
 }
@@ -73,8 +106,9 @@ export function attentionView(att, strings, st) {
 export function modelView(att, st) {
   const [L, H] = att.shape;
   const opts = displayOptions(st);
-  const maps = Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => (
-    prepareAttention(tensorMatrix(att, l, h), opts))));
+  const maps = Array.from({ length: L }, (_, l) =>
+    Array.from({ length: H }, (_, h) => prepareAttention(tensorMatrix(att, l, h), opts)),
+  );
   return modelViewFigure(maps, { causal: att.causal });
 }
 
@@ -99,15 +133,16 @@ export function modelViewNames(att) {
   };
 }
 
-/** A recurrent trace's parts as one flat map: {h, c?, i, f, g, o | r, z, n}. */
-export function recurrentParts(parts) {
+/**
+ * The state and gate tensors of a trace as one flat map in the order given: {h, c, i, f,
+ * g, o}, {resid}, ... (`states` are trace parts, `gates` live under parts.gates). Names
+ * the trace lacks are left out.
+ */
+export function stateTensors(parts, states, gates = []) {
   const out = {};
-  for (const name of ["h", "c"]) if (parts[name]) out[name] = parts[name];
-  return { ...out, ...(parts.gates ?? {}) };
-}
-
-export function partLabel(name) {
-  return PART_NAMES[name] ?? name;
+  for (const name of states) if (parts[name]) out[name] = parts[name];
+  for (const name of gates) if (parts.gates?.[name]) out[name] = parts.gates[name];
+  return out;
 }
 
 /** Colour range of a part: fixed by its squashing function, else symmetric around 0. */
@@ -121,18 +156,23 @@ export function partRange(name, matrix) {
 /** Units top to bottom for the sort option; `token` is the selected position. */
 export function unitOrder(matrix, sort, token) {
   if (sort === "variance") return orderByVariance(matrix);
-  if (sort === "token") return orderByActivation(matrix, token >= 0 && token < matrix.length ? token : matrix.length - 1);
+  if (sort === "token")
+    return orderByActivation(matrix, token >= 0 && token < matrix.length ? token : matrix.length - 1);
   return null;
 }
 
-/** The large units x positions heatmap of one part at one layer: {fig, matrix, order}. */
+/** The large units x positions heatmap of part `st.view` (titled `st.label`) at one layer:
+ * {fig, matrix, order}. */
 export function stateView(parts, strings, st) {
   const matrix = tensorMatrix(parts[st.view], st.layer);
   const order = unitOrder(matrix, st.sort, st.token);
   const sorted = { variance: " · units by variance", token: " · units by value at the selected token" }[st.sort] ?? "";
   const fig = stateFigure(matrix, strings, {
-    order: order ?? undefined, range: partRange(st.view, matrix), valueName: st.view, maxLabels: st.maxLabels,
-    title: `Layer ${st.layer} · ${partLabel(st.view)}${sorted}`,
+    order: order ?? undefined,
+    range: partRange(st.view, matrix),
+    valueName: st.view,
+    maxLabels: st.maxLabels,
+    title: `Layer ${st.layer} · ${st.label ?? st.view}${sorted}`,
   });
   return { fig, matrix, order };
 }
@@ -144,12 +184,14 @@ export function linesView(matrix, strings, st) {
   const units = chosen.length ? chosen : orderByVariance(matrix).slice(0, 3);
   const how = chosen.length ? "chosen units" : "3 units of highest variance (click a cell to choose)";
   return unitLinesFigure(matrix, units, strings, {
-    valueName: st.view, title: `Layer ${st.layer} · ${st.view}: ${how}`, maxLabels: st.maxLabels,
+    valueName: st.view,
+    title: `Layer ${st.layer} · ${st.view}: ${how}`,
+    maxLabels: st.maxLabels,
   });
 }
 
-/** Thumbnails of every part at every layer. */
-export function recurrentGrid(parts, st) {
+/** Thumbnails of every part at every layer (`parts`: name -> [layer, position, unit]). */
+export function recurrentGrid(parts) {
   const maps = {};
   const ranges = {};
   for (const [name, tensor] of Object.entries(parts)) {
@@ -159,27 +201,28 @@ export function recurrentGrid(parts, st) {
   return recurrentGridFigure(maps, { ranges });
 }
 
-/** Which recurrent thumbnail shows the selected part and layer. */
+/** Which state thumbnail shows the selected part and layer (-1: none). */
 export function recurrentCell(parts, st) {
   const names = Object.keys(parts);
   const p = names.indexOf(st.view);
   return p < 0 ? -1 : p * parts[names[0]].shape[0] + st.layer;
 }
 
-/** The state a recurrent thumbnail click selects. */
+/** The state a state-grid thumbnail click selects. */
 export function recurrentPick(parts, cell) {
   const names = Object.keys(parts);
   const L = parts[names[0]].shape[0];
   return { view: names[Math.floor(cell / L)], layer: cell % L };
 }
 
-/** Accessible names of the recurrent grid (for the keyboard grid): {label, cellLabel(cell)}. */
-export function recurrentNames(parts) {
+/** Accessible names of the state grid (for the keyboard grid): {label, cellLabel(cell)};
+ * `labelOf(name)` is a part's display name. */
+export function recurrentNames(parts, labelOf = (name) => name) {
   return {
     label: "States and gates by layer and part",
     cellLabel: (cell) => {
       const { view, layer } = recurrentPick(parts, cell);
-      return `Layer ${layer}, ${partLabel(view)}`;
+      return `Layer ${layer}, ${labelOf(view)}`;
     },
   };
 }
@@ -209,7 +252,9 @@ export function comparisonRows(strings, models) {
     });
     const known = cells.map((c) => c.bits).filter((b) => b !== null && b !== undefined);
     const best = known.length > 1 ? Math.min(...known) : null;
-    cells.forEach((c) => { c.best = best !== null && c.bits === best; });
+    cells.forEach((c) => {
+      c.best = best !== null && c.bits === best;
+    });
     const tops = new Set(cells.map((c) => c.top).filter((x) => x !== null));
     return { t, token, next, cells, disagree: tops.size > 1 };
   });

@@ -31,10 +31,11 @@ if str(ROOT) not in sys.path:  # the project is not installed into the venv
     sys.path.insert(0, str(ROOT))
 
 from app.main import create_app  # noqa: E402
+from app.server import config as server_config  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from models.lm import LanguageModel, load_model  # noqa: E402
 from tests.server import free_port, stop, wait_ready  # noqa: E402
-from tests.tiny import CONFIGS, write_tiny_checkpoints  # noqa: E402
+from tests.tiny import CONFIGS, write_tiny_checkpoints, write_tiny_translation_checkpoints  # noqa: E402
 
 torch.set_num_threads(1)  # the machine's cores belong to the training jobs
 
@@ -47,6 +48,15 @@ SERVER_ENV = {"ATTENZIONE_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "ATTENZIO
 def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("checkpoints")
     write_tiny_checkpoints(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def translation_dir(checkpoint_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny language models plus the two translation models (tiny) in ``mt/``."""
+    folder = tmp_path_factory.mktemp("with-translation")
+    shutil.copytree(checkpoint_dir, folder, dirs_exist_ok=True)
+    write_tiny_translation_checkpoints(folder / "mt")
     return folder
 
 
@@ -80,7 +90,9 @@ def make_client() -> Iterator[ClientFactory]:
 
         def make(models_dir: Path, **settings: Any) -> TestClient:
             app = create_app(Settings(models_dir=models_dir, **settings))
-            return stack.enter_context(TestClient(app, raise_server_exceptions=False))
+            return stack.enter_context(
+                TestClient(app, base_url="http://localhost", raise_server_exceptions=False)
+            )
 
         yield make
 
@@ -90,7 +102,7 @@ def client(checkpoint_dir: Path) -> Iterator[TestClient]:
     """The app over the tiny checkpoints, cache off so every response is computed afresh.
     Server errors come back as responses (500) rather than exceptions, as over HTTP."""
     app = create_app(Settings(models_dir=checkpoint_dir, cache_size=0))
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as c:
         yield c
 
 
@@ -98,7 +110,7 @@ def client(checkpoint_dir: Path) -> Iterator[TestClient]:
 def thread_server(app: FastAPI) -> Iterator[str]:
     """Run ``app`` under uvicorn in a thread (real sockets, real event loop); yields its URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(app, Settings(log_level="warning"), "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -125,11 +137,11 @@ def serve() -> Iterator[ServeFactory]:
 
 @contextmanager
 def uvicorn_process(models_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``python -m uvicorn app.main:app`` on a free port, configured only by environment.
-    Its output goes to a file (a pipe could fill up and stall the server); ``proc.log``."""
+    """``python -m app.cli serve`` (the server as deployed) on a free port, configured only by
+    environment. Its output goes to a file (a pipe could fill up and stall the server); ``proc.log``."""
     port = free_port()
     environ = {**os.environ, **SERVER_ENV, "ATTENZIONE_MODELS_DIR": str(models_dir), **env}
-    cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from models.checkpoint import ARCHS
-from models.trace import PART_NAMES
+from models.spec import PART_NAMES
 
 ODD = [
     "\ud800",
@@ -110,7 +110,9 @@ def test_random_options_on_a_real_text_never_cause_a_server_error(client, body, 
 @settings(max_examples=40, deadline=None, database=None)
 @given(path=st.sampled_from(["/api/v1/trace", "/api/v1/compare"]), body=bodies)
 def test_random_bodies_over_real_http_never_cause_a_server_error(live_server, path, body):
-    check(httpx.post(live_server + path, content=body, headers={"content-type": "application/json"}))
+    check(
+        httpx.post(live_server + path, content=body, headers={"content-type": "application/json"}, timeout=60)
+    )
 
 
 def test_server_still_answers_after_the_fuzzing(client, live_server):

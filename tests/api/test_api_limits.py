@@ -6,122 +6,163 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from app.limits import InferenceRunner
+from app.limits import InferenceRunner, Saturated
 from app.main import create_app
 from app.settings import Settings
+from models.errors import TextError
 
 TRACE = "/api/v1/trace"
-SLOW_S = 2.0  # long enough that a loaded machine cannot blur "waited" and "ran"
 
 
-def slow_down(app, name: str = "transformer") -> threading.Event:
-    """Make one registry model's trace sleep first (a stand-in for a long inference); the
-    returned event is set when a trace has started. This tests the limiter, not a model."""
-    model = app.state.registry.entries[name].model
-    real = model.trace
-    started = threading.Event()
+class Gate:
+    """Holds one registry model's traces at their start until released: a stand-in for a
+    long inference that the test controls by events, not by time. ``order`` records what
+    happened, in order."""
 
-    def slow_trace(*args, **kwargs):
-        started.set()
-        time.sleep(SLOW_S)
-        return real(*args, **kwargs)
+    def __init__(self, app, name: str = "transformer") -> None:
+        self.app = app
+        self.started, self.release = threading.Event(), threading.Event()
+        self.order: list[str] = []
+        model = app.state.registry.entries[name].model
+        real = model.trace
 
-    model.trace = slow_trace  # an instance attribute shadows the method for this app only
-    return started
+        def held_trace(*args, **kwargs):
+            self.order.append(f"{name} started")
+            self.started.set()
+            assert self.release.wait(30), "the test never released the trace"
+            return real(*args, **kwargs)
+
+        model.trace = held_trace  # an instance attribute shadows the method for this app only
+
+    def record(self, name: str) -> None:
+        """Record when ``name``'s traces start, too."""
+        model = self.app.state.registry.entries[name].model
+        real = model.trace
+
+        def recorded_trace(*args, **kwargs):
+            self.order.append(f"{name} started")
+            return real(*args, **kwargs)
+
+        model.trace = recorded_trace
+
+    def open(self) -> None:
+        self.order.append("released")
+        self.release.set()
+
+
+def server_with_gate(checkpoint_dir, serve, queue_timeout_s: float, **settings) -> tuple[str, Gate]:
+    """A real server with one inference slot and a held Transformer."""
+    app = create_app(
+        Settings(
+            models_dir=checkpoint_dir,
+            max_concurrency=1,
+            queue_timeout_s=queue_timeout_s,
+            **{"cache_size": 0, **settings},
+        )
+    )
+    url = serve(app)
+    return url, Gate(app)
 
 
 @pytest.fixture
-def slow_server(checkpoint_dir, serve) -> Iterator[tuple[str, threading.Event]]:
-    """A real server with one inference slot, a 50 ms queue and a slow Transformer."""
-    app = create_app(
-        Settings(models_dir=checkpoint_dir, max_concurrency=1, queue_timeout_s=0.05, cache_size=0)
-    )
-    url = serve(app)
-    yield url, slow_down(app)
+def held_server(checkpoint_dir, serve) -> Iterator[tuple[str, Gate]]:
+    """One slot, a 50 ms queue, a held Transformer (released at the end in any case)."""
+    url, gate = server_with_gate(checkpoint_dir, serve, 0.05)
+    yield url, gate
+    gate.release.set()
 
 
-def post_in_background(url: str, body: dict) -> tuple[threading.Thread, list[httpx.Response]]:
-    out: list[httpx.Response] = []
-    thread = threading.Thread(target=lambda: out.append(httpx.post(url + TRACE, json=body, timeout=30)))
+def post_in_background(url: str, body: dict, timeout: float = 30) -> tuple[threading.Thread, list]:
+    out: list = []
+
+    def post() -> None:
+        try:
+            out.append(httpx.post(url + TRACE, json=body, timeout=timeout))
+        except httpx.HTTPError as exc:
+            out.append(exc)
+
+    thread = threading.Thread(target=post)
     thread.start()
     return thread, out
 
 
-def test_saturated_server_answers_503_with_retry_after(slow_server, problem):
-    url, started = slow_server
-    thread, first = post_in_background(url, {"model": "transformer", "text": "slow one"})
-    assert started.wait(10)
-    t0 = time.perf_counter()
+def test_saturated_server_answers_503_with_retry_after(held_server, problem):
+    url, gate = held_server
+    thread, first = post_in_background(url, {"model": "transformer", "text": "held one"})
+    assert gate.started.wait(10)
     r = httpx.post(url + TRACE, json={"model": "lstm", "text": "second"}, timeout=30)
-    waited = time.perf_counter() - t0
     body = problem(r, 503)
     assert r.headers["retry-after"] == "1"
     assert "busy" in body["detail"]
-    assert waited < SLOW_S  # refused after the queue timeout, not after the slow trace
+    assert not gate.release.is_set()  # refused while the first still held the slot
+    gate.open()
     thread.join(30)
     assert first[0].status_code == 200
 
 
-def test_server_keeps_serving_after_being_saturated(slow_server):
-    url, started = slow_server
-    thread, _ = post_in_background(url, {"model": "transformer", "text": "slow one"})
-    assert started.wait(10)
+def test_server_keeps_serving_after_being_saturated(held_server):
+    url, gate = held_server
+    thread, _ = post_in_background(url, {"model": "transformer", "text": "held one"})
+    assert gate.started.wait(10)
     assert httpx.post(url + TRACE, json={"model": "lstm", "text": "x"}, timeout=30).status_code == 503
+    gate.open()
     thread.join(30)
     r = httpx.post(url + TRACE, json={"model": "lstm", "text": "after the storm"}, timeout=30)
     assert r.status_code == 200
 
 
 def test_cache_hits_skip_the_queue_even_when_saturated(checkpoint_dir, serve):
-    app = create_app(Settings(models_dir=checkpoint_dir, max_concurrency=1, queue_timeout_s=0.05))
-    url = serve(app)
+    url, gate = server_with_gate(checkpoint_dir, serve, 0.05, cache_size=8)
     cached = {"model": "gru", "text": "cached"}
     assert httpx.post(url + TRACE, json=cached).status_code == 200
-    started = slow_down(app)
-    thread, _ = post_in_background(url, {"model": "transformer", "text": "slow one"})
-    assert started.wait(10)
+    thread, _ = post_in_background(url, {"model": "transformer", "text": "held one"})
+    assert gate.started.wait(10)
     r = httpx.post(url + TRACE, json=cached)
     assert (r.status_code, r.headers["x-cache"]) == (200, "hit")
+    gate.open()
     thread.join(30)
 
 
-def test_inference_runs_off_the_event_loop(slow_server):
-    """While a (blocking) trace runs, the event loop still answers /healthz at once."""
-    url, started = slow_server
-    thread, _ = post_in_background(url, {"model": "transformer", "text": "slow one"})
-    assert started.wait(10)
-    t0 = time.perf_counter()
-    r = httpx.get(url + "/healthz", timeout=10)
-    elapsed = time.perf_counter() - t0
-    assert r.status_code == 200
-    assert thread.is_alive()  # the trace was still running
-    assert elapsed < SLOW_S / 2
+def test_inference_runs_off_the_event_loop(held_server):
+    """While a (blocking) trace is held, the event loop still answers /healthz."""
+    url, gate = held_server
+    thread, _ = post_in_background(url, {"model": "transformer", "text": "held one"})
+    assert gate.started.wait(10)
+    assert httpx.get(url + "/healthz", timeout=10).status_code == 200
+    assert thread.is_alive() and not gate.release.is_set()  # the trace was still held
+    gate.open()
     thread.join(30)
 
 
-def test_a_client_that_gives_up_mid_inference_leaves_the_server_serving(slow_server, caplog):
-    """The client disconnects while its (slow) trace runs. uvicorn lets the request finish
-    (its response goes nowhere): the slot must be freed when the trace ends, nothing logged
-    as an error, and the next request answered. (A cancelled request is tested on the
-    runner itself.)"""
-    url, started = slow_server
+def test_a_client_that_gives_up_keeps_its_slot_until_its_work_ends(held_server, problem):
+    """The client disconnects while its trace is held: the slot stays taken (a new request
+    gets 503) until the abandoned trace really ends."""
+    url, gate = held_server
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(url + TRACE, json={"model": "transformer", "text": "held one"}, timeout=0.5)
+    assert gate.started.is_set()
+    problem(httpx.post(url + TRACE, json={"model": "lstm", "text": "too soon"}, timeout=30), 503)
+    gate.open()
+
+
+def test_after_a_client_gives_up_the_next_request_runs_once_the_work_ends(checkpoint_dir, serve, caplog):
+    """With a long queue, the next request waits for the abandoned trace's slot and runs
+    right after it; nothing is logged as an error."""
+    url, gate = server_with_gate(checkpoint_dir, serve, 30)
+    gate.record("lstm")
     with caplog.at_level("WARNING"):
         with pytest.raises(httpx.TimeoutException):
-            httpx.post(url + TRACE, json={"model": "transformer", "text": "slow one"}, timeout=0.5)
-        assert started.is_set()
-        deadline = time.monotonic() + 3 * SLOW_S
-        while time.monotonic() < deadline:  # 503 while the abandoned trace holds the only slot
-            r = httpx.post(url + TRACE, json={"model": "lstm", "text": "after the client left"}, timeout=30)
-            if r.status_code != 503:
-                break
-            time.sleep(0.1)
-    assert r.status_code == 200
+            httpx.post(url + TRACE, json={"model": "transformer", "text": "held one"}, timeout=0.5)
+        thread, out = post_in_background(url, {"model": "lstm", "text": "after the client left"})
+        gate.open()
+        thread.join(30)
+    assert out[0].status_code == 200
+    assert gate.order == ["transformer started", "released", "lstm started"]
     assert [rec.getMessage() for rec in caplog.records if rec.levelname in ("ERROR", "CRITICAL")] == []
 
 
@@ -184,10 +225,23 @@ def test_cache_evicts_the_least_recently_used(make_client, checkpoint_dir):
 
 
 def test_errors_are_not_cached(make_client, checkpoint_dir):
+    """The first trace fails inside the runner's work; the same request then succeeds as a
+    miss. A cached error would be answered again."""
     client = make_client(checkpoint_dir, cache_size=8)
-    body = {"model": "transformer", "text": "word " * 90}
+    model = client.app.state.registry.entries["rnn"].model
+    real, calls = model.trace, []
+
+    def fails_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise TextError("a failure of the first call only")
+        return real(*args, **kwargs)
+
+    model.trace = fails_once
+    body = {"model": "rnn", "text": "Fails, then works."}
     assert client.post(TRACE, json=body).status_code == 422
-    assert client.post(TRACE, json=body).status_code == 422
+    second = client.post(TRACE, json=body)
+    assert (second.status_code, second.headers["x-cache"], len(calls)) == (200, "miss", 2)
 
 
 # --- body size over real HTTP ---------------------------------------------------------------
@@ -253,8 +307,8 @@ def test_response_larger_than_the_cache_budget_is_not_cached_and_evicts_nothing(
 
 def test_the_same_response_stored_twice_is_counted_once():
     runner = InferenceRunner(1, 1.0, cache_size=100, cache_max_bytes=1000)
-    runner._remember("a", b"x" * 600)
-    runner._remember("a", b"x" * 600)  # two identical requests that both missed
+    runner.remember("a", b"x" * 600)
+    runner.remember("a", b"x" * 600)  # two identical requests that both missed
     assert run_all(runner, [("b", 300), ("a", 600)]) == ["miss", "hit"]
 
 
@@ -265,47 +319,49 @@ def test_app_cache_stays_within_its_byte_budget(make_client, checkpoint_dir):
     for i in range(8):
         r = client.post(TRACE, json={"model": "transformer", "text": f"Text number {i} is here."})
         assert r.status_code == 200 and len(r.content) > 5_000
-    assert sum(len(b) for b in runner._cache.values()) <= 30_000
-    assert 0 < len(runner._cache) < 8
+    assert runner.cache_bytes == sum(len(b) for b in runner.cache.values()) <= 30_000
+    assert 0 < len(runner.cache) < 8
 
 
-def test_work_runs_in_a_pool_thread_and_its_exception_reaches_the_caller():
+def test_work_runs_off_the_event_loop_thread_and_its_exception_reaches_the_caller():
     runner = InferenceRunner(1, 1.0, cache_size=0)
 
     def fails() -> bytes:
         raise ValueError(threading.current_thread().name)
 
     async def go() -> None:
-        with pytest.raises(ValueError, match="attenzione-infer"):
+        loop_thread = threading.current_thread().name
+        with pytest.raises(ValueError) as info:
             await runner.run("k", fails)
-        body, info = await runner.run("k", lambda: threading.current_thread().name.encode())
-        assert body.startswith(b"attenzione-infer") and info["cache"] == "miss"
+        assert str(info.value) != loop_thread
+        body, meta = await runner.run("k", lambda: threading.current_thread().name.encode())
+        assert body.decode() != loop_thread and meta["cache"] == "miss"
 
     asyncio.run(go())
 
 
-def test_a_request_cancelled_mid_inference_frees_its_slot_and_the_work_finishes_quietly():
-    runner = InferenceRunner(1, 1.0, cache_size=0)
-    release, finished = threading.Event(), threading.Event()
+def test_a_request_cancelled_mid_inference_holds_its_slot_until_the_work_finishes():
+    runner = InferenceRunner(1, 0.0, cache_size=0)  # no queue: a busy slot is an immediate 503
+    started, release = threading.Event(), threading.Event()
 
-    def slow() -> bytes:
-        release.wait(10)
-        finished.set()
+    def held() -> bytes:
+        started.set()
+        release.wait(30)
         return b"late"
 
     errors: list[dict] = []
 
     async def go() -> bytes:
         asyncio.get_running_loop().set_exception_handler(lambda _, context: errors.append(context))
-        task = asyncio.create_task(runner.run("slow", slow))
-        await asyncio.sleep(0.05)
+        task = asyncio.create_task(runner.run("held", held))
+        await asyncio.to_thread(started.wait, 10)
         task.cancel()
+        with pytest.raises(Saturated):  # cancelled, but its work still runs: the slot is taken
+            await runner.run("other", lambda: b"no")
+        release.set()
         with pytest.raises(asyncio.CancelledError):
-            await task
-        release.set()  # the work completes after its request has gone; nothing may raise
-        await asyncio.to_thread(finished.wait, 10)
-        await asyncio.sleep(0.05)  # let the hand-back to the loop run
-        return (await runner.run("next", lambda: b"ok"))[0]
+            await task  # ends only once the work has finished
+        return (await runner.run("next", lambda: b"ok"))[0]  # the slot is free at once
 
     assert asyncio.run(go()) == b"ok"
-    assert finished.is_set() and errors == []
+    assert errors == []

@@ -1,4 +1,4 @@
-"""The app as deployed: ``python -m uvicorn app.main:app``, configured only by ATTENZIONE_*
+"""The app as deployed: ``python -m app.cli serve``, configured only by ATTENZIONE_*
 environment variables, called over real HTTP, then stopped cleanly."""
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ import httpx
 
 
 def test_uvicorn_subprocess_serves_the_api_and_stops_cleanly(checkpoint_dir, real_http, server_log, problem):
-    with real_http(checkpoint_dir, ATTENZIONE_MAX_TEXT_CHARS="500") as (url, proc):
+    with real_http(checkpoint_dir, ATTENZIONE_MAX_TEXT_CHARS="500", ATTENZIONE_LOG_LEVEL="info") as (
+        url,
+        proc,
+    ):
         with httpx.Client(base_url=url, timeout=30) as http:
             ready = http.get("/readyz")
             assert ready.status_code == 200 and ready.json()["ready"] is True

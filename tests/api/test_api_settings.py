@@ -22,7 +22,7 @@ def test_environment_variables_are_read(monkeypatch, tmp_path: Path):
 def test_max_text_chars_from_the_environment_gives_413_at_one_over(monkeypatch, checkpoint_dir, problem):
     monkeypatch.setenv("ATTENZIONE_MODELS_DIR", str(checkpoint_dir))
     monkeypatch.setenv("ATTENZIONE_MAX_TEXT_CHARS", "10")
-    with TestClient(create_app(Settings())) as client:
+    with TestClient(create_app(Settings()), base_url="http://localhost") as client:
         assert client.post("/api/v1/trace", json={"model": "rnn", "text": "a" * 10}).status_code == 200
         body = problem(client.post("/api/v1/trace", json={"model": "rnn", "text": "a" * 11}), 413)
         assert (body["limit"], body["actual"]) == (10, 11)
@@ -30,7 +30,7 @@ def test_max_text_chars_from_the_environment_gives_413_at_one_over(monkeypatch, 
 
 def test_default_decimals_from_the_environment(monkeypatch, checkpoint_dir):
     monkeypatch.setenv("ATTENZIONE_DECIMALS", "2")
-    with TestClient(create_app(Settings(models_dir=checkpoint_dir))) as client:
+    with TestClient(create_app(Settings(models_dir=checkpoint_dir)), base_url="http://localhost") as client:
         body = client.post("/api/v1/trace", json={"model": "gru", "text": "two places"}).json()
     assert body["decimals"] == 2
     assert all(round(x, 2) == x for x in body["parts"]["h"]["data"][0][0])
@@ -38,7 +38,7 @@ def test_default_decimals_from_the_environment(monkeypatch, checkpoint_dir):
 
 def test_max_body_bytes_from_the_environment(monkeypatch, checkpoint_dir, problem):
     monkeypatch.setenv("ATTENZIONE_MAX_BODY_BYTES", "2048")
-    with TestClient(create_app(Settings(models_dir=checkpoint_dir))) as client:
+    with TestClient(create_app(Settings(models_dir=checkpoint_dir)), base_url="http://localhost") as client:
         r = client.post("/api/v1/trace", json={"model": "gru", "text": "a" * 3000})
         assert "2048" in problem(r, 413)["detail"]
 
@@ -70,12 +70,12 @@ def test_telemetry_off_by_default_means_no_opentelemetry_lookups(monkeypatch, ch
     real = trace.get_tracer_provider
     monkeypatch.setattr(trace, "get_tracer_provider", lambda: calls.append(1) or real())
     body = {"model": "gru", "text": "a few words"}
-    with TestClient(create_app(Settings(models_dir=checkpoint_dir))) as client:
+    with TestClient(create_app(Settings(models_dir=checkpoint_dir)), base_url="http://localhost") as client:
         calls.clear()
         assert client.post("/api/v1/trace", json=body).status_code == 200
     assert calls == []
     monkeypatch.setenv("ATTENZIONE_TELEMETRY", "true")
-    with TestClient(create_app(Settings(models_dir=checkpoint_dir))) as client:
+    with TestClient(create_app(Settings(models_dir=checkpoint_dir)), base_url="http://localhost") as client:
         calls.clear()
         assert client.post("/api/v1/trace", json=body).status_code == 200
     assert calls

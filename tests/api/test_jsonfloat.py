@@ -84,26 +84,6 @@ def test_huge_values_take_the_orjson_path() -> None:
     check(x, 3)
 
 
-def test_overlapping_stores_and_the_exact_width_path_agree(monkeypatch) -> None:
-    """The fast path (8-byte stores that overlap) is what runs on the pinned numpy; the
-    exact-width fallback must write the same bytes, for every cell width 5..9."""
-    assert jsonfloat._overlapping_stores_work()
-    rng = np.random.default_rng(2)
-    cases = [
-        (np.tril(rng.random((2, 3, 40, 40))).astype(np.float32), 4),  # width 7
-        (rng.random((5, 300)).astype(np.float32), 2),  # width 5
-        (rng.standard_normal((3, 7, 50)).astype(np.float32) * 30, 4),  # width 9: "-12.3456,"
-        (rng.standard_normal((4, 100)) * 1e5, 0),  # width 8: "-123456,"
-    ]
-    for x, decimals in cases:
-        fast = jsonfloat.dumps_floats(x, decimals)
-        monkeypatch.setattr(jsonfloat, "_OVERLAP", False)
-        exact = jsonfloat.dumps_floats(x, decimals)
-        monkeypatch.setattr(jsonfloat, "_OVERLAP", True)
-        assert fast == exact
-        assert json.loads(fast) == expected(x, decimals)
-
-
 def test_every_table_entry_is_the_number_formatted_by_python() -> None:
     """Each cell of a table, checked against Python's own formatting of the same number."""
     for digits, decimals, signed in [(1, 0, False), (3, 0, True), (3, 2, True), (4, 1, False), (4, 3, True)]:

@@ -4,7 +4,9 @@ console error (each test fails on a console error or a request that leaves 127.0
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,20 +15,26 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.harness import ROOT, build_tiny_models, launch_chromium, run_server
+from tests.browser.harness import add_probes, build_tiny_models, launch_chromium, run_server
 
-ARTIFACTS = ROOT / "test-artifacts"
+# Screenshots and server logs go outside the checkout: $ATTENZIONE_TEST_ARTIFACTS, else a
+# folder in the system's temporary directory.
+ARTIFACTS = Path(
+    os.environ.get("ATTENZIONE_TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "attenzione-test-artifacts"
+)
 
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 
 @pytest.fixture(scope="session")
 def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))
+    """The four tiny models; the Transformer's and the LSTM's cards carry probe results, the
+    GRU's and the RNN's none (as before the probe suite has run)."""
+    return add_probes(build_tiny_models(tmp_path_factory.mktemp("tiny-models")))
 
 
 @pytest.fixture(scope="session")
@@ -61,11 +69,19 @@ class Recorder:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     allowed: list[re.Pattern[str]] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
 
     def allow_console(self, pattern: str) -> None:
         """Accept console errors matching ``pattern`` (a test that provokes an API error:
         Chromium logs the failed fetch)."""
         self.allowed.append(re.compile(pattern))
+
+    def allow_blocked(self, url: str) -> None:
+        """Accept a request for ``url`` that the page's Content-Security-Policy blocks (the
+        browser reports it, then refuses it before anything is sent) and the console error
+        that says so."""
+        self.blocked.append(url)
+        self.allow_console(re.escape(f"Loading the image '{url}' violates"))
 
     def unexpected_errors(self) -> list[str]:
         errs = [e for e in self.console_errors if not any(p.search(e) for p in self.allowed)]
@@ -77,7 +93,7 @@ class Recorder:
             inner = url.removeprefix("blob:")
             if inner.startswith("data:"):
                 continue
-            if urlparse(inner).hostname != "127.0.0.1":
+            if urlparse(inner).hostname != "127.0.0.1" and url not in self.blocked:
                 out.append(url)
         return out
 

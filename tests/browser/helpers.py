@@ -19,6 +19,11 @@ def api_post(server: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return json.loads(res.read())
 
 
+def api_get(server: str, path: str) -> dict[str, Any]:
+    with urllib.request.urlopen(server + path, timeout=30) as res:
+        return json.loads(res.read())
+
+
 def decode(enc: dict[str, Any]) -> np.ndarray:
     """An API array (f16 or json; dense or causal_lower) as float64, dense."""
     shape = enc["shape"]
@@ -77,6 +82,13 @@ def wait_js(page: Any, expression: str, arg: Any = None, timeout: float = 20.0) 
 
 def hover_cell(page: Any, selector: str, x: float, y: float, axes: str = "") -> None:
     """Move the real mouse over data point (x, y) of a plot (``axes``: "" or "2", ...)."""
+    px, py = cell_position(page, selector, x, y, axes)
+    page.mouse.move(px - 3, py - 3)
+    page.mouse.move(px, py, steps=3)
+
+
+def cell_position(page: Any, selector: str, x: float, y: float, axes: str = "") -> tuple[float, float]:
+    """Page coordinates of data point (x, y) of a plot (``axes``: "" or "2", ...)."""
     px, py = page.evaluate(
         """([sel, x, y, ax]) => { const gd = document.querySelector(sel);
         const xa = gd._fullLayout['xaxis' + ax], ya = gd._fullLayout['yaxis' + ax];
@@ -84,5 +96,19 @@ def hover_cell(page: Any, selector: str, x: float, y: float, axes: str = "") -> 
         return [box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(y)]; }""",
         [selector, x, y, axes],
     )
+    return px, py
+
+
+def click_cell(page: Any, selector: str, x: float, y: float, axes: str = "") -> None:
+    """Click data point (x, y) of a plot with the real mouse (plotly_click, as a person's)."""
+    px, py = cell_position(page, selector, x, y, axes)
     page.mouse.move(px - 3, py - 3)
     page.mouse.move(px, py, steps=3)
+    page.mouse.click(px, py)
+
+
+def query(page: Any) -> dict[str, str]:
+    """The page's URL query as a dict (the permalink's fields)."""
+    from urllib.parse import parse_qsl, urlparse
+
+    return dict(parse_qsl(urlparse(page.url).query))

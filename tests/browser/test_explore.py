@@ -109,7 +109,7 @@ def test_switching_to_lstm_shows_h_c_and_gates(page: Any, server: str) -> None:
     open_explore(page, server, REPEATED)
     page.select_option("#model", "lstm")
     wait_ready(page)
-    wait_js(page, "document.querySelector('#main-plot').layout.title.text.includes('h (hidden state)')")
+    wait_js(page, "document.querySelector('#main-plot').layout.title.text.includes('Hidden state h')")
     assert page.is_visible("#rnn-controls") and not page.is_visible("#attn-controls")
     assert page.locator("#part option").evaluate_all("os => os.map(o => o.value)") == list("hcifgo")
     surprisal = api_trace(server, "lstm", REPEATED)["predictions"]["surprisal_bits"]
@@ -120,19 +120,54 @@ def test_switching_to_lstm_shows_h_c_and_gates(page: Any, server: str) -> None:
     labels = [a["text"] for a in grid["layout"]["annotations"]]
     assert labels[:6] == list("hcifgo") and labels[6:] == ["L0", "L1"]
     api = api_trace(server, "lstm", REPEATED)
-    for part in ["c", "f"]:
+    for part, label in [("c", "Cell state c"), ("f", "forget gate f")]:  # the registry's labels
         page.select_option("#part", part)
         page.select_option("#rlayer", "1")
         wait_js(
             page,
             "p => document.querySelector('#main-plot').layout.title.text.startsWith('Layer 1 · ' + p)",
-            part,
+            label,
         )
         enc = api["parts"][part] if part == "c" else api["parts"]["gates"][part]
         want = decode(enc)[1].T  # units x positions
         assert np.array_equal(z_matrix(figure(page, MAIN)), want)
     lines = figure(page, "#lines-plot")
     assert len(lines["data"]) == 3 and all(d["type"] == "scatter" for d in lines["data"])
+
+
+def test_a_transformer_shows_its_residual_stream_as_a_view_of_its_own(page: Any, server: str) -> None:
+    open_explore(page, server, REPEATED)
+    # the model declares attention and a residual stream: a chooser offers both
+    assert page.is_visible("#kinds")
+    options = page.locator("#kind-options input").evaluate_all("is => is.map(i => [i.value, i.checked])")
+    assert options == [["attention:self", True], ["states", False]]
+    assert page.locator("#kind-options label").all_inner_texts() == ["Attention", "Residual stream"]
+    page.check("#kind-options input[value='states']")
+    wait_js(page, "document.querySelector('#main-plot').layout.title.text === 'Layer 0 · Residual stream'")
+    wait_js(page, "new URLSearchParams(location.search).get('view') === 'resid'")
+    assert page.is_visible("#rnn-controls") and not page.is_visible("#attn-controls")
+    assert page.text_content("#rnn-controls legend") == "Residual stream"
+    assert page.locator("#part option").evaluate_all("os => os.map(o => o.value)") == ["resid"]
+    page.select_option("#rlayer", "1")
+    wait_js(page, "document.querySelector('#main-plot').layout.title.text === 'Layer 1 · Residual stream'")
+    want = decode(api_trace(server, "transformer", REPEATED)["parts"]["resid"])[1].T  # units x positions
+    assert np.array_equal(z_matrix(figure(page, MAIN)), want)
+    wait_js(page, "document.querySelector('#grid-plot').data?.length === 2")  # 1 part x 2 layers
+    hover_cell(page, MAIN, 2, 4)  # token 2, unit 4
+    wait_js(page, "document.querySelector(\"#strip .tok.focus\")?.dataset.t === '2'")
+    page.check("#kind-options input[value='attention:self']")
+    wait_js(page, "document.querySelector('#main-plot').layout.title.text.startsWith('Layer 1 · head 0')")
+    wait_js(page, "new URLSearchParams(location.search).get('view') === 'head'")
+    assert page.is_visible("#attn-controls") and not page.is_visible("#rnn-controls")
+    open_explore(page, server, REPEATED, view="resid")  # a link to the residual stream
+    assert page.is_checked("#kind-options input[value='states']")
+    assert figure(page, MAIN)["layout"]["title"]["text"] == "Layer 0 · Residual stream"
+
+
+def test_a_model_with_one_kind_of_view_has_no_chooser(page: Any, server: str) -> None:
+    open_explore(page, server, REPEATED, model="lstm")
+    assert page.is_hidden("#kinds")
+    assert page.text_content("#rnn-controls legend") == "States and gates"
 
 
 @pytest.mark.parametrize(("model", "parts"), [("gru", list("hrzn")), ("rnn", ["h"])])

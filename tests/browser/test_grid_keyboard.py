@@ -204,13 +204,13 @@ def test_keyboard_chooses_part_and_layer_in_the_recurrent_grid(page: Any, server
     # reading order within a row is by part, though the figure lists cells part by part
     row0 = grid.get_by_role("row").nth(0).get_by_role("gridcell")
     assert row0.evaluate_all("cs => cs.map(c => c.getAttribute('aria-label'))")[:3] == [
-        "Layer 0, h (hidden state)",
-        "Layer 0, c (cell state)",
+        "Layer 0, Hidden state h",
+        "Layer 0, Cell state c",
         "Layer 0, input gate i",
     ]
     tab_to_grid(page)
-    assert active_label(page) == "Layer 0, h (hidden state)"
-    press(page, "ArrowRight", "Layer 0, c (cell state)")
+    assert active_label(page) == "Layer 0, Hidden state h"
+    press(page, "ArrowRight", "Layer 0, Cell state c")
     press(page, "ArrowRight", "Layer 0, input gate i")
     press(page, "ArrowDown", "Layer 1, input gate i")
     box, thumb = focused_box_and_thumbnail(page)
@@ -220,7 +220,7 @@ def test_keyboard_chooses_part_and_layer_in_the_recurrent_grid(page: Any, server
     assert page.input_value("#part") == "i" and page.input_value("#rlayer") == "1"
     wait_js(page, "location.search.includes('view=i') && location.search.includes('layer=1')")
     press(page, "Control+End", "Layer 1, output gate o")
-    press(page, "Control+Home", "Layer 0, h (hidden state)")
+    press(page, "Control+Home", "Layer 0, Hidden state h")
     page.keyboard.press("Enter")
-    wait_title(page, "Layer 0 · h (hidden state)")
+    wait_title(page, "Layer 0 · Hidden state h")
     assert page.input_value("#part") == "h" and page.input_value("#rlayer") == "0"

@@ -113,7 +113,7 @@ def test_trace_top_k_is_checked_before_any_model_loads(capsys, value):
     assert "--top-k" in capsys.readouterr().err
 
 
-def test_trace_argument_that_is_not_utf8_exits_non_zero_with_a_clear_message(attenzione):
-    r = attenzione("trace", "bad \udcff byte")  # the byte 0xff on the command line
+def test_trace_argument_that_is_not_utf8_exits_non_zero_with_a_clear_message(attenzione_process):
+    r = attenzione_process("trace", "bad \udcff byte")  # the byte 0xff on the command line
     assert r.returncode != 0
     assert "surrogate" in r.stderr and "Traceback" not in r.stderr

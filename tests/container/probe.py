@@ -64,7 +64,7 @@ def wait_healthy(base: str, wait_s: float) -> float:
     raise ProbeError(f"/healthz did not answer within {wait_s:.0f} s (last: {last})")
 
 
-def check_ready(base: str, expected: list[str]) -> None:
+def check_ready(base: str, expected: list[str]) -> dict[str, Any]:
     status, body, _ = request(f"{base}/readyz")
     info = json.loads(body)
     unavailable = info.get("unavailable", {})
@@ -79,6 +79,7 @@ def check_ready(base: str, expected: list[str]) -> None:
             "<arch>.safetensors and <arch>.json there."
         )
     print(f"ok: /readyz 200, available {info['available']}")
+    return info
 
 
 def check_trace_transformer(base: str) -> None:
@@ -116,13 +117,30 @@ def check_trace_recurrent(base: str, model: str) -> None:
     print(f"ok: {model} trace, hidden states {shape}")
 
 
+def check_translate(base: str, models: list[str]) -> None:
+    status, body, _ = request(f"{base}/api/v1/translate", {"models": models, "text": "I am cold."})
+    check(status == 200, f"translate: HTTP {status}: {body[:500]!r}")
+    for entry in json.loads(body)["models"]:
+        check(entry.get("translation"), f"{entry['model']}: no translation: {entry}")
+        cross = entry["parts"]["attention"]["cross"]["data"]
+        rows = [row for layer in cross for head in layer for row in head]
+        check(
+            all(abs(sum(row) - 1) < 1e-2 for row in rows), f"{entry['model']}: alignment rows do not sum to 1"
+        )
+        print(f"ok: {entry['model']} translates 'I am cold.' as {entry['translation']!r}")
+
+
 def check_pages(base: str) -> None:
-    for path, kind in (("/", "text/html"), ("/compare", "text/html"), ("/static/css/app.css", "text/css")):
+    pages = ("/", "/compare", "/learn", "/translate")
+    for path, kind in (*((p, "text/html") for p in pages), ("/static/css/app.css", "text/css")):
         status, body, ctype = request(f"{base}{path}")
         check(status == 200 and ctype.startswith(kind) and body, f"GET {path}: HTTP {status} {ctype}")
-    status, body, _ = request(f"{base}/vendor/plotly.min.js")
-    check(status == 200 and len(body) > 1_000_000, f"GET /vendor/plotly.min.js: HTTP {status}, {len(body)} B")
-    print("ok: pages /, /compare, static CSS and plotly.js served")
+    page = request(f"{base}/")[1].decode()
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    check(len(scripts) == 1 and "plotly" in scripts[0], f"the page's classic scripts: {scripts}")
+    status, body, _ = request(f"{base}{scripts[0]}")
+    check(status == 200 and len(body) > 1_000_000, f"GET {scripts[0]}: HTTP {status}, {len(body)} B")
+    print(f"ok: pages {', '.join(pages)}, static CSS and plotly.js served")
 
 
 def check_inside() -> None:
@@ -178,12 +196,15 @@ def main() -> int:
         healthy_at = wait_healthy(base, args.wait)
         print(f"ok: /healthz answered at {healthy_at:.3f}")
         expected = [m for m in args.expect_models.split(",") if m]
-        check_ready(base, expected)
+        ready = check_ready(base, expected)
         if "transformer" in expected:
             check_trace_transformer(base)
         for m in expected:
             if m != "transformer":
                 check_trace_recurrent(base, m)
+        translators = [m for m in ("transformer-enfr", "lstm-enfr") if m in ready["available"]]
+        if translators:  # baked in once trained (the tiny-model image has none)
+            check_translate(base, translators)
         check_pages(base)
         if args.inside:
             check_inside()

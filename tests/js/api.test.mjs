@@ -21,7 +21,10 @@ test("halfToFloat decodes special and boundary values exactly", () => {
 
 test("every finite half round-trips through float32 (the lookup table is exact)", () => {
   const bytes = new Uint8Array(2 * 65536);
-  for (let h = 0; h < 65536; h++) { bytes[2 * h] = h & 0xff; bytes[2 * h + 1] = h >> 8; }
+  for (let h = 0; h < 65536; h++) {
+    bytes[2 * h] = h & 0xff;
+    bytes[2 * h + 1] = h >> 8;
+  }
   const out = decodeF16(bytes);
   for (let h = 0; h < 65536; h++) {
     const want = halfToFloat(h);
@@ -61,7 +64,14 @@ test("decodeArray reads u8 as offset + scale * code", () => {
 });
 
 test("decodeArray keeps JSON decimals exactly and nulls as NaN", () => {
-  const t = decodeArray({ shape: [2, 2], encoding: "json", data: [[0.1234, 1], [null, -0.5]] });
+  const t = decodeArray({
+    shape: [2, 2],
+    encoding: "json",
+    data: [
+      [0.1234, 1],
+      [null, -0.5],
+    ],
+  });
   assert.equal(t.data[0], 0.1234);
   assert.ok(Number.isNaN(t.data[2]));
 });

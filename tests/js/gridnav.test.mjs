@@ -4,7 +4,14 @@ import { test } from "node:test";
 
 import { modelViewFigure, recurrentGridFigure, thumbnailGrid } from "../../static/js/figures.js";
 import { cellBox, cellIndex, gridMove } from "../../static/js/gridnav.js";
-import { modelViewCell, modelViewNames, modelViewPick, recurrentCell, recurrentNames, recurrentPick } from "../../static/js/views.js";
+import {
+  modelViewCell,
+  modelViewNames,
+  modelViewPick,
+  recurrentCell,
+  recurrentNames,
+  recurrentPick,
+} from "../../static/js/views.js";
 
 const at = (row, col) => ({ row, col });
 
@@ -56,16 +63,31 @@ test("cellBox places a cell inside the margins, as fractions of the plot area", 
   });
 });
 
-const square = (n) => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (j <= i ? 1 / (i + 1) : 0)));
-const maps = (L, H, n = 3) => Array.from({ length: L }, () => Array.from({ length: H }, () => ({ matrix: square(n), index: [...Array(n).keys()] })));
+const square = (n) =>
+  Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (j <= i ? 1 / (i + 1) : 0)));
+const maps = (L, H, n = 3) =>
+  Array.from({ length: L }, () =>
+    Array.from({ length: H }, () => ({ matrix: square(n), index: [...Array(n).keys()] })),
+  );
 
 test("the model view's grid lists each thumbnail's layer (row), head (col) and domains in figure order", () => {
   const fig = modelViewFigure(maps(2, 3));
   assert.equal(fig.grid.nRows, 2);
   assert.equal(fig.grid.nCols, 3);
-  assert.deepEqual(fig.grid.cells.map((c) => [c.row, c.col]), [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]);
+  assert.deepEqual(
+    fig.grid.cells.map((c) => [c.row, c.col]),
+    [
+      [0, 0],
+      [0, 1],
+      [0, 2],
+      [1, 0],
+      [1, 1],
+      [1, 2],
+    ],
+  );
   assert.deepEqual(fig.grid.margin, fig.layout.margin);
-  fig.grid.cells.forEach((c, k) => { // the box lies over the thumbnail plotly draws for trace k
+  fig.grid.cells.forEach((c, k) => {
+    // the box lies over the thumbnail plotly draws for trace k
     const ax = k === 0 ? "" : String(k + 1);
     assert.equal(fig.data[k].xaxis, `x${ax}`);
     assert.deepEqual(c.x, fig.layout[`xaxis${ax}`].domain);
@@ -76,18 +98,48 @@ test("the model view's grid lists each thumbnail's layer (row), head (col) and d
 });
 
 test("the recurrent grid is column-major (part, then layer): rows are layers, columns parts", () => {
-  const m = [[0.1, -0.2], [0.3, 0.4]]; // [T][D]
+  const m = [
+    [0.1, -0.2],
+    [0.3, 0.4],
+  ]; // [T][D]
   const fig = recurrentGridFigure({ h: [m, m, m], c: [m, m, m] });
-  assert.deepEqual(fig.grid.cells.map((c) => [c.row, c.col]), [[0, 0], [1, 0], [2, 0], [0, 1], [1, 1], [2, 1]]);
+  assert.deepEqual(
+    fig.grid.cells.map((c) => [c.row, c.col]),
+    [
+      [0, 0],
+      [1, 0],
+      [2, 0],
+      [0, 1],
+      [1, 1],
+      [2, 1],
+    ],
+  );
   assert.equal(fig.grid.nRows, 3);
   assert.equal(fig.grid.nCols, 2);
 });
 
 test("thumbnailGrid keeps cells given in any order aligned with their traces", () => {
   const z = [[1]];
-  const fig = thumbnailGrid([{ row: 1, col: 1, z }, { row: 0, col: 0, z }], {
-    nRows: 2, nCols: 2, rowLabels: ["a", "b"], colLabels: ["x", "y"], title: "t" });
-  assert.deepEqual(fig.grid.cells.map((c) => [c.row, c.col]), [[1, 1], [0, 0]]);
+  const fig = thumbnailGrid(
+    [
+      { row: 1, col: 1, z },
+      { row: 0, col: 0, z },
+    ],
+    {
+      nRows: 2,
+      nCols: 2,
+      rowLabels: ["a", "b"],
+      colLabels: ["x", "y"],
+      title: "t",
+    },
+  );
+  assert.deepEqual(
+    fig.grid.cells.map((c) => [c.row, c.col]),
+    [
+      [1, 1],
+      [0, 0],
+    ],
+  );
   assert.deepEqual(fig.grid.cells[0].x, fig.layout.xaxis.domain);
 });
 
@@ -104,12 +156,17 @@ test("ArrowDown from layer 0 head 1 picks layer 1 head 1 in the model view", () 
 });
 
 test("ArrowRight from h at layer 1 picks c at layer 1 in the recurrent grid", () => {
-  const m = [[0.1, -0.2], [0.3, 0.4]];
+  const m = [
+    [0.1, -0.2],
+    [0.3, 0.4],
+  ];
   const tensor = { shape: [2, 2, 2], data: new Float64Array(8) };
   const parts = { h: tensor, c: tensor };
   const { grid } = recurrentGridFigure({ h: [m, m], c: [m, m] });
   const from = recurrentCell(parts, { view: "h", layer: 1 });
   const to = cellIndex(grid.cells, gridMove("ArrowRight", grid.cells[from], grid.nRows, grid.nCols));
   assert.deepEqual(recurrentPick(parts, to), { view: "c", layer: 1 });
-  assert.equal(recurrentNames(parts).cellLabel(to), "Layer 1, c (cell state)");
+  const labels = { h: "Hidden state h", c: "Cell state c" };
+  assert.equal(recurrentNames(parts, (name) => labels[name]).cellLabel(to), "Layer 1, Cell state c");
+  assert.equal(recurrentNames(parts).cellLabel(to), "Layer 1, c"); // no labels: the part's name
 });

@@ -4,6 +4,7 @@ and with smeared keys."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, NamedTuple
 
@@ -52,7 +53,7 @@ def transformer(
     plain = tiny_models["transformer"]
     if request.param == "plain":
         return plain
-    net = tiny_net("transformer", {**plain.config, "smear_keys": True}, seed=7)
+    net = tiny_net("transformer", {**dataclasses.asdict(plain.net.cfg), "smear_keys": True}, seed=7)
     return LanguageModel("tiny-smeared", net, tokenizer)
 
 
@@ -72,7 +73,7 @@ def _setup(transformer: LanguageModel) -> Setup:
     """The tiny Transformer's trace of TEXT, and the input to its first block."""
     lm = transformer
     net, trace = lm.net, lm.trace(TEXT)
-    ids = torch.tensor(trace.tokens.ids)
+    ids = torch.tensor(trace.tokens["input"].ids)
     embedded = _f64(net.wte.weight)[ids] + _f64(net.wpe.weight)[: len(ids)]
     d_model, n_heads = net.cfg.d_model, net.cfg.n_heads
     return Setup(net, trace, embedded, d_model, n_heads, d_model // n_heads)
@@ -142,12 +143,14 @@ def test_smeared_keys_change_the_pattern(transformer: LanguageModel) -> None:
         pytest.skip("plain keys")
     net = transformer.net
     trace = transformer.trace(TEXT)
-    unsmeared = tiny_net("transformer", {**transformer.config, "smear_keys": False}, seed=0)
+    unsmeared = tiny_net(
+        "transformer", {**dataclasses.asdict(transformer.net.cfg), "smear_keys": False}, seed=0
+    )
     state = {k: v for k, v in net.state_dict().items() if not k.endswith("attn.smear")}
     unsmeared.load_state_dict(state)
     unsmeared.eval()
     with torch.no_grad():
-        _, internals = unsmeared.forward_trace(torch.tensor([trace.tokens.ids]))
+        _, internals = unsmeared.forward_trace(torch.tensor([trace.tokens["input"].ids]))
     diff = (internals["attention"]["self"] - torch.tensor(np.asarray(trace.attention["self"]))).abs().max()
     assert float(diff) > 0.01
 
@@ -155,8 +158,10 @@ def test_smeared_keys_change_the_pattern(transformer: LanguageModel) -> None:
 def test_smeared_trace_equals_training_forward_and_its_prefix_rows(transformer: LanguageModel) -> None:
     trace = transformer.trace(TEXT)
     with torch.no_grad():
-        expected = transformer.net(torch.tensor([trace.tokens.ids]))[0]
+        expected = transformer.net(torch.tensor([trace.tokens["input"].ids]))[0]
     torch.testing.assert_close(torch.tensor(np.asarray(trace.logits)), expected, atol=1e-4, rtol=0)
     k = 7
-    part = transformer.net.forward_trace(torch.tensor([trace.tokens.ids[:k]]))[1]["attention"]["self"]
+    part = transformer.net.forward_trace(torch.tensor([trace.tokens["input"].ids[:k]]))[1]["attention"][
+        "self"
+    ]
     np.testing.assert_allclose(part.detach().numpy(), trace.attention["self"][:, :, :k, :k], atol=1e-6)

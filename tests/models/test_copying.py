@@ -9,6 +9,7 @@ import torch
 from models.copying import CopyProbe, common_words, copy_ratio, copying_summary, induction_scores
 from models.lm import LanguageModel
 from models.net import Internals, TracedNet
+from models.spec import AttentionKind, ModelSpec
 from models.tokenizer import Tokenizer
 
 POOL = list(range(300, 400))
@@ -21,9 +22,22 @@ class Oracle(TracedNet):
 
     def __init__(self, d_vocab: int = 4096, copy: bool = True) -> None:
         super().__init__()
-        self.family, self.parts, self.n_ctx, self.copy = "oracle", ("attention", "logits"), 512, copy
+        self.copy = copy
         self.weight = torch.nn.Parameter(torch.zeros(1))
         self.d_vocab = d_vocab
+
+    @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec(
+            architecture="oracle",
+            n_layers=1,
+            n_heads=2,
+            width=1,
+            n_ctx=512,
+            d_vocab=self.d_vocab,
+            parts=("attention", "logits"),
+            attention=(AttentionKind("self", True, "input", "input", 1, 2),),
+        )
 
     def _targets(self, seq: torch.Tensor) -> list[int | None]:
         """Per position, the key the copy comes from: one after the earlier occurrence."""

@@ -42,7 +42,7 @@ def test_all_layers_equal_multilayer_torch_module_with_same_weights(
         _load_layer(ref, layer, f"_l{k}")
     ref.eval()
     with torch.no_grad():
-        output, final = ref(_embeddings(lm, trace.tokens.ids)[None])
+        output, final = ref(_embeddings(lm, trace.tokens["input"].ids)[None])
     h = _tensor(trace.states["h"])  # [L, T, d_hidden]
     torch.testing.assert_close(h[-1], output[0], **TOL)
     h_n, c_n = final if cell == "lstm" else (final, None)
@@ -57,7 +57,7 @@ def test_every_layer_and_step_equals_single_layer_torch_modules(
 ) -> None:
     lm = tiny_models[cell]
     cfg, trace = lm.net.cfg, lm.trace(TEXT)
-    x = _embeddings(lm, trace.tokens.ids)[None]
+    x = _embeddings(lm, trace.tokens["input"].ids)[None]
     for k, layer in enumerate(lm.net.layers):
         ref = TORCH_MODULE[cell](x.shape[-1], cfg.d_hidden, batch_first=True)
         _load_layer(ref, layer, "_l0")
@@ -72,7 +72,7 @@ def test_every_state_equals_torch_cell_stepped_through_time(
 ) -> None:
     lm = tiny_models[cell]
     cfg, trace = lm.net.cfg, lm.trace(TEXT)
-    x = _embeddings(lm, trace.tokens.ids)
+    x = _embeddings(lm, trace.tokens["input"].ids)
     for k, layer in enumerate(lm.net.layers):
         ref = TORCH_CELL[cell](x.shape[-1], cfg.d_hidden)
         _load_layer(ref, layer, "")

@@ -13,7 +13,7 @@ import torch
 
 from models.checkpoint import CHECKPOINT_DIR, TOKENIZER_FILE
 from models.lm import LanguageModel, load_model
-from models.recurrent import GATES, RecurrentLM
+from models.recurrent import RecurrentLM
 from models.tokenizer import Tokenizer
 
 TEXT = "Call me Ishmael. Some years ago, never mind how long precisely, I went to sea."
@@ -34,7 +34,7 @@ def _reference(net: RecurrentLM, idx: torch.Tensor) -> dict[str, torch.Tensor]:
             for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
         )
         h, c = torch.zeros(d, dtype=torch.float64), torch.zeros(d, dtype=torch.float64)
-        out: dict[str, list[torch.Tensor]] = {k: [] for k in STATES[cell] + GATES[cell]}
+        out: dict[str, list[torch.Tensor]] = {k: [] for k in STATES[cell] + RecurrentLM.gates_by_cell[cell]}
         for x_t in x:
             xw, hw = w_ih @ x_t + b_ih, w_hh @ h + b_hh
             if cell == "lstm":
@@ -108,7 +108,7 @@ def test_trace_returns_float32_layers_time_hidden_tensors(
     logits, internals = net.forward_trace(_ids(n_tokens, cfg.d_vocab, seed=1))  # autograd on, too
     assert set(internals) == {"states", "gates"}
     assert tuple(internals["states"]) == STATES[cell]
-    assert tuple(internals["gates"]) == GATES[cell]
+    assert tuple(internals["gates"]) == RecurrentLM.gates_by_cell[cell]
     assert logits.shape == (n_tokens, cfg.d_vocab) and logits.dtype == torch.float32
     for value in (*internals["states"].values(), *internals["gates"].values()):
         assert value.shape == (cfg.n_layers, n_tokens, cfg.d_hidden)

@@ -63,7 +63,7 @@ def _all_cards() -> dict[str, dict[str, Any]]:
 
 
 def test_shipped_checkpoint_loads_and_traces(arch: str, model: LanguageModel) -> None:
-    assert model.family == arch
+    assert model.spec.architecture == arch
     assert model.card["arch"] == arch
     assert model.card["config"]["d_vocab"] == model.tokenizer.vocab_size
     assert model.card["data"]["tokenizer"] == TOKENIZER_FILE

@@ -33,7 +33,7 @@ def test_trace_logits_equal_training_forward(lm: LanguageModel) -> None:
     trace = lm.trace(TEXT)
     assert not lm.net.training
     with torch.no_grad():
-        expected = lm.net(torch.tensor([trace.tokens.ids]))[0]
+        expected = lm.net(torch.tensor([trace.tokens["input"].ids]))[0]
     torch.testing.assert_close(_as_tensor(trace.logits), expected, atol=1e-4, rtol=0)
 
 
@@ -49,8 +49,11 @@ def test_trace_of_prefix_equals_first_rows_of_full_trace(lm: LanguageModel) -> N
     k = 9
     prefix = _prefix_of(lm.tokenizer, TEXT, k)
     full, part = lm.trace(TEXT), lm.trace(prefix)
-    assert len(part.tokens) == k < len(full.tokens)
-    assert part.tokens.ids == full.tokens.ids[:k] and part.tokens.spans == full.tokens.spans[:k]
+    assert len(part.tokens["input"]) == k < len(full.tokens["input"])
+    assert (
+        part.tokens["input"].ids == full.tokens["input"].ids[:k]
+        and part.tokens["input"].spans == full.tokens["input"].spans[:k]
+    )
     close = {"atol": 1e-5, "rtol": 1e-5}
     for kind, pattern in part.attention.items():
         np.testing.assert_allclose(pattern, full.attention[kind][:, :, :k, :k], **close)
@@ -79,17 +82,17 @@ EXPECTED_GATES = {"transformer": set(), "lstm": {"i", "f", "g", "o"}, "gru": {"r
 
 def test_trace_declares_exactly_the_parts_it_has(arch: str, lm: LanguageModel) -> None:
     trace = lm.trace(TEXT)
-    assert set(trace.parts) == EXPECTED_PARTS[arch] == set(lm.net.parts) == set(lm.parts)
+    assert set(trace.parts) == EXPECTED_PARTS[arch] == set(lm.spec.parts)
     assert set(trace.gates) == EXPECTED_GATES[arch]
     assert ("h" in trace.states) == (arch != "transformer")
     assert ("c" in trace.states) == (arch == "lstm")
     assert bool(trace.attention) == (arch == "transformer")
-    assert trace.family == lm.family == arch
+    assert trace.family == lm.spec.architecture == arch
 
 
 def test_trace_shapes_follow_the_documented_layout(lm: LanguageModel) -> None:
     trace = lm.trace(TEXT)
-    n_tokens, cfg = len(trace.tokens), lm.net.cfg
+    n_tokens, cfg = len(trace.tokens["input"]), lm.net.cfg
     assert trace.logits.shape == (n_tokens, lm.tokenizer.vocab_size)
     for pattern in trace.attention.values():
         assert pattern.shape == (cfg.n_layers, cfg.n_heads, n_tokens, n_tokens)
@@ -102,7 +105,7 @@ def test_trace_shapes_follow_the_documented_layout(lm: LanguageModel) -> None:
 def test_top_predictions_are_sorted_probabilities_of_the_logits(lm: LanguageModel) -> None:
     trace = lm.trace(TEXT, top_k=7)
     pred = trace.predictions
-    assert pred.top_ids.shape == pred.top_probs.shape == (len(trace.tokens), 7)
+    assert pred.top_ids.shape == pred.top_probs.shape == (len(trace.tokens["input"]), 7)
     assert (np.diff(pred.top_probs, axis=1) <= 0).all()
     assert ((pred.top_probs > 0) & (pred.top_probs <= 1)).all()
     probs = torch.softmax(_as_tensor(trace.logits).double(), dim=-1)
@@ -113,7 +116,7 @@ def test_top_predictions_are_sorted_probabilities_of_the_logits(lm: LanguageMode
 def test_surprisal_is_bits_of_the_actual_next_token(lm: LanguageModel) -> None:
     trace = lm.trace(TEXT)
     logp = torch.log_softmax(_as_tensor(trace.logits).double(), dim=-1)
-    ids = trace.tokens.ids
+    ids = trace.tokens["input"].ids
     expected = [-float(logp[t, ids[t + 1]]) / math.log(2) for t in range(len(ids) - 1)]
     np.testing.assert_allclose(trace.predictions.surprisal[:-1], expected, rtol=1e-5, atol=1e-5)
     assert math.isnan(trace.predictions.surprisal[-1])
@@ -129,7 +132,7 @@ def test_entropy_is_bits_of_the_predicted_distribution(lm: LanguageModel) -> Non
 
 def test_single_token_trace_has_only_a_nan_surprisal(lm: LanguageModel) -> None:
     trace = lm.trace("a")
-    assert len(trace.tokens) == 1
+    assert len(trace.tokens["input"]) == 1
     assert math.isnan(trace.predictions.surprisal[0])
     assert np.isfinite(trace.logits).all()
 
@@ -138,8 +141,8 @@ def test_single_token_trace_has_only_a_nan_surprisal(lm: LanguageModel) -> None:
 def test_trace_handles_unusual_unicode(lm: LanguageModel, text: str) -> None:
     trace = lm.trace(text)
     tokens = lm.tokenizer.encode(text)
-    assert trace.tokens == tokens and len(trace.tokens) == len(tokens.ids) > 0
-    assert lm.tokenizer.decode(trace.tokens.ids) == text
+    assert trace.tokens["input"] == tokens and len(trace.tokens["input"]) == len(tokens.ids) > 0
+    assert lm.tokenizer.decode(trace.tokens["input"].ids) == text
     assert trace.logits.shape[0] == len(tokens)
     for arr in (trace.logits, *trace.attention.values(), *trace.states.values(), *trace.gates.values()):
         assert np.isfinite(arr).all()
@@ -160,7 +163,7 @@ def _text_of_n_tokens(tokenizer: Tokenizer, n: int) -> str:
 
 def test_text_of_exactly_n_ctx_tokens_is_traced(lm: LanguageModel) -> None:
     trace = lm.trace(_text_of_n_tokens(lm.tokenizer, lm.n_ctx))
-    assert len(trace.tokens) == lm.n_ctx
+    assert len(trace.tokens["input"]) == lm.n_ctx
 
 
 def test_too_long_text_raises_error_naming_limit_and_count(lm: LanguageModel) -> None:
@@ -174,7 +177,7 @@ def test_too_long_text_raises_error_naming_limit_and_count(lm: LanguageModel) ->
 
 
 def _assert_same_trace(got: Trace, want: Trace) -> None:
-    assert got.text == want.text and got.tokens == want.tokens
+    assert got.text == want.text and got.tokens["input"] == want.tokens["input"]
     np.testing.assert_array_equal(got.logits, want.logits)
     for group in ("attention", "states", "gates"):
         g, w = getattr(got, group), getattr(want, group)

@@ -62,7 +62,7 @@ def test_trained_checkpoint_loads_with_the_recorded_parameter_count(
     out, card = trained
     lm = load_model("tiny_lstm", folder=out)
     assert lm.n_params == card["n_params"]
-    assert lm.family == "lstm"
+    assert lm.spec.architecture == "lstm"
     assert len(lm.trace("It was a dark and stormy night").tokens) > 0
 
 

@@ -1,0 +1,87 @@
+"""Median ``models.influence.influence`` time of each shipped model at 16, 64 and 256 tokens,
+by method, and the sum over the four models (issue 12's goal: ≤ 0.5 s at 64 tokens and
+≤ 3 s at 256, gradient × input, on 2 cores).
+
+Run: ``python bench/bench_influence.py [--repeats 3] [--threads 2] [--methods gradient occlusion]``.
+Prints a markdown table, with the load average before and after (the machine's other work
+slows every number).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+
+from bench.bench_trace import passage, text_of_n_tokens
+from models.checkpoint import ARCHS, CHECKPOINT_DIR, TOKENIZER_FILE
+from models.influence import METHODS, Method, influence
+from models.lm import LanguageModel, load_model
+from models.tokenizer import Tokenizer
+
+LENGTHS = (16, 64, 256)
+GOALS = {64: 0.5, 256: 3.0}  # seconds, all four models together
+
+
+def median_s(lm: LanguageModel, text: str, method: Method, repeats: int) -> float:
+    influence(lm, text, method)  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        influence(lm, text, method)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per cell (default 3)")
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--folder", type=Path, default=CHECKPOINT_DIR, help="checkpoint folder")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    tokenizer = Tokenizer.from_file(args.folder / TOKENIZER_FILE)
+    source, origin = passage()
+    texts = {n: text_of_n_tokens(tokenizer, source, n) for n in LENGTHS}
+    models = {
+        a: load_model(a, args.folder, tokenizer) for a in ARCHS if (args.folder / f"{a}.json").is_file()
+    }
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), median of {args.repeats} "
+        f"runs after 1 warm-up; texts from {origin}; load average (1, 5, 15 min) before: {load()}\n"
+    )
+    print("| method | model |" + "".join(f" {n} tokens |" for n in LENGTHS))
+    print("|---|---|" + "---:|" * len(LENGTHS))
+    for method in args.methods:
+        totals = dict.fromkeys(LENGTHS, 0.0)
+        for name, lm in models.items():
+            cells = []
+            for n in LENGTHS:
+                seconds = median_s(lm, texts[n], method, args.repeats)
+                totals[n] += seconds
+                cells.append(f"{seconds:.3f} s")
+            print(f"| {method} | {name} | " + " | ".join(cells) + " |", flush=True)
+        cells = [
+            f"**{totals[n]:.3f} s**" + (f" (goal ≤ {GOALS[n]} s)" if n in GOALS else "") for n in LENGTHS
+        ]
+        print(f"| {method} | all {len(models)} | " + " | ".join(cells) + " |", flush=True)
+    print(f"\nload average after: {load()}")
+
+
+if __name__ == "__main__":
+    main()
