@@ -12,12 +12,13 @@ PY=${PYTHON:-python}
 STAGE=${STAGE:-all}
 ARCHS=${ARCHS:-"transformer lstm gru rnn"}
 
-# The recipe, the same for every architecture: the ten books plus Huckleberry Finn and Tiny
-# Shakespeare for training (held-out text unchanged); the first 250 steps on windows made of a
-# random run of 8-32 tokens repeated over the whole window, then 10% of windows so.
-RECIPE=(--threads 1 --extra-books pg76.txt,tinyshakespeare.txt
-        --random-share 0.1 --random-min 8 --random-max 32 --random-copies 0)
-FULL=(--tokens 12000000 --copy-warmup 250)
+# The recipe, the same for every architecture: the ten books' training split (held-out text
+# unchanged); the first 250 steps on windows made of a random run of 8-32 tokens repeated over
+# the whole window; after that, in 10% of windows, such a run written twice with up to 200
+# tokens of the window's own text between the copies.
+RECIPE=(--threads 1 --random-share 0.1 --random-min 8 --random-max 32
+        --random-copies 2 --random-gap 200 --warmup-copies 0)
+FULL=(--tokens 16000000 --copy-warmup 250)
 SWEEP=(--tokens 1000000 --copy-warmup 21 --eval-every 50)  # the warm-up scaled with the budget
 
 model_args() {

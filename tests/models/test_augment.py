@@ -84,3 +84,44 @@ def test_repeat_random_with_zero_copies_tiles_the_whole_window() -> None:
     for row in out:
         n = next(k for k in range(1, 51) if torch.equal(row[k:], row[:-k]))  # the period
         assert 8 <= n <= 32 and (row < 4096).all()
+
+
+def test_repeat_random_with_a_gap_keeps_the_windows_text_between_the_two_copies() -> None:
+    batch = _windows(200, 129)
+    out = repeat_random(batch, 1.0, 8, 16, 4096, torch.Generator().manual_seed(7), copies=2, gap=60)
+    gaps = []
+    for row, original in zip(out, batch, strict=True):
+        changed = torch.nonzero(row != original).flatten().tolist()
+        n = len(changed) // 2
+        assert 8 <= n <= 16 and len(changed) == 2 * n
+        first, second = changed[:n], changed[n:]
+        assert first == list(range(first[0], first[0] + n)) and second == list(
+            range(second[0], second[0] + n)
+        )
+        assert torch.equal(row[first[0] : first[0] + n], row[second[0] : second[0] + n])
+        gap = second[0] - first[0] - n
+        assert 0 <= gap <= 60
+        assert torch.equal(row[first[0] + n : second[0]], original[first[0] + n : second[0]])
+        gaps.append(gap)
+    assert min(gaps) < 10 and max(gaps) > 50, "gaps spread over the whole range"
+
+
+def test_training_batches_tile_during_the_warm_up_and_space_two_copies_after_it() -> None:
+    from models.train import TrainConfig, sample_batch
+
+    cfg = TrainConfig(
+        batch_size=8,
+        seq_len=64,
+        random_share=1.0,
+        random_min=8,
+        random_max=8,
+        random_copies=2,
+        random_gap=30,
+        copy_warmup=5,
+        warmup_copies=0,
+    )
+    stream = torch.arange(5000) + 5000  # ids the random runs (1 .. 4095) never take
+    warm = sample_batch(stream, cfg, torch.Generator().manual_seed(0), 4096, step=0)
+    assert (warm < 5000).all(), "during the warm-up the run covers the whole window"
+    after = sample_batch(stream, cfg, torch.Generator().manual_seed(0), 4096, step=5)
+    assert ((after < 5000).sum(dim=1) == 16).all(), "after it, two copies of 8 tokens"
