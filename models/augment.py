@@ -6,9 +6,8 @@ in the same window, overwriting the text there, so the second copy is predictabl
 first. Text repeats in novels too (names, phrases), but rarely enough that small models
 trained briefly do not learn to look for it.
 
-``repeat_random``: in a share of the windows, a run of random tokens is written twice (in a
-row, or with the window's own text between the copies), so copying is the only way to predict
-the second run.
+``repeat_random``: in a share of the windows, a run of random tokens is written twice in a
+row, so copying is the only way to predict the second run.
 """
 
 from __future__ import annotations
@@ -48,15 +47,12 @@ def repeat_random(
     vocab: int,
     gen: torch.Generator,
     copies: int = 2,
-    gap: int = 0,
 ) -> torch.Tensor:
     """batch int64[B, T] -> a copy in which each window, with probability ``share``, has a run
     of ``min_len``..``max_len`` random tokens (ids 1..vocab-1, uniform; at most T // copies)
     written ``copies`` times in a row at a random place: only the earlier copies predict the
     later ones. Several copies make the first gradients toward copying stronger. With
-    ``copies=0`` the run is repeated over the whole window (at most T // 2 long). With
-    ``gap > 0`` (two copies) the window's own text, 0..``gap`` tokens of it, stays between the
-    copies, so copying is rewarded at a distance too.
+    ``copies=0`` the run is repeated over the whole window (at most T // 2 long).
     """
     b, t = batch.shape
     hi = min(max_len, t // max(copies, 2))
@@ -65,18 +61,11 @@ def repeat_random(
     length = torch.randint(lo, hi + 1, (b,), generator=gen)
     u_at = torch.rand(b, generator=gen)
     tokens = torch.randint(1, vocab, (b, hi), generator=gen)
-    u_gap = torch.rand(b, generator=gen) if gap > 0 else torch.zeros(b)
     out = batch.clone()
     for i in torch.nonzero(chosen).flatten().tolist():
         n = int(length[i])
         if copies == 0:
             out[i] = tokens[i, :n].repeat(-(-t // n))[:t]
-            continue
-        if gap > 0 and copies == 2:
-            g = int(u_gap[i] * (min(gap, t - 2 * n) + 1))
-            at = int(u_at[i] * (t - 2 * n - g + 1))
-            out[i, at : at + n] = tokens[i, :n]
-            out[i, at + n + g : at + 2 * n + g] = tokens[i, :n]
             continue
         at = int(u_at[i] * (t - copies * n + 1))
         out[i, at : at + copies * n] = tokens[i, :n].repeat(copies)

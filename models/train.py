@@ -67,8 +67,6 @@ class TrainConfig:
     random_min: int = 8  # length of that run, in tokens
     random_max: int = 32
     random_copies: int = 2  # how many times that run is written; 0: over the whole window
-    random_gap: int = 0  # with two copies: at most this many tokens of the window's text between them
-    warmup_copies: int = -1  # random_copies during the copy warm-up; -1: the same as after it
     copy_warmup: int = 0  # steps at the start in which every window carries such a run
     extra_books: str = ""  # comma-separated texts of data.EXTRA_BOOKS added whole to training
     save_every_s: float = 300.0  # how often the resumable state is written
@@ -155,13 +153,9 @@ def sample_batch(
     batch = data[starts[:, None] + torch.arange(cfg.seq_len + 1)]
     if cfg.repeat_share > 0:
         batch = repeat_spans(batch, cfg.repeat_share, cfg.repeat_min, cfg.repeat_max, gen)
-    warm = step < cfg.copy_warmup
-    share = 1.0 if warm else cfg.random_share
-    copies = cfg.warmup_copies if warm and cfg.warmup_copies >= 0 else cfg.random_copies
+    share = 1.0 if step < cfg.copy_warmup else cfg.random_share
     if cfg.random_share > 0 or cfg.copy_warmup > 0:
-        batch = repeat_random(
-            batch, share, cfg.random_min, cfg.random_max, vocab, gen, copies, cfg.random_gap
-        )
+        batch = repeat_random(batch, share, cfg.random_min, cfg.random_max, vocab, gen, cfg.random_copies)
     return batch
 
 
@@ -345,13 +339,9 @@ def recipe(net: TracedNet, cfg: TrainConfig, data: Data) -> dict[str, Any]:
             "random_share": cfg.random_share,
             "random_len": [cfg.random_min, cfg.random_max],
             "random_copies": cfg.random_copies,
-            "random_gap": cfg.random_gap,
             "copy_warmup_steps": cfg.copy_warmup,
-            "warmup_copies": cfg.warmup_copies,
             "random_what": "in this share of training windows a run of uniform random tokens is written "
-            "random_copies times (0: over the whole window), in a row or, with random_gap, with up to "
-            "that many tokens of the window's text between two copies; in every window during the "
-            "first copy_warmup_steps, written warmup_copies times (-1: as after the warm-up)",
+            "random_copies times in a row; in every window during the first copy_warmup_steps",
         },
         "extra_train_files": data.extra,
         "positions": "learned absolute" if net.spec.architecture == "transformer" else None,

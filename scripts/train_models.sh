@@ -14,10 +14,10 @@ ARCHS=${ARCHS:-"transformer lstm gru rnn"}
 
 # The recipe, the same for every architecture: the ten books' training split (held-out text
 # unchanged); the first 250 steps on windows made of a random run of 8-32 tokens repeated over
-# the whole window; after that, in 10% of windows, such a run written twice with up to 200
-# tokens of the window's own text between the copies.
-RECIPE=(--threads 1 --random-share 0.1 --random-min 8 --random-max 32
-        --random-copies 2 --random-gap 200 --warmup-copies 0)
+# the whole window, then 10% of windows so. (Writing the run only twice, with up to 200 tokens
+# of text between the copies, let copying fade after the warm-up: the copy ratio was 0.82 and
+# 0.71 at steps 500 and 750, against 0.19 and 0.15 with whole windows in a run with two extra books.)
+RECIPE=(--threads 1 --random-share 0.1 --random-min 8 --random-max 32 --random-copies 0)
 FULL=(--tokens 16000000 --copy-warmup 250)
 SWEEP=(--tokens 1000000 --copy-warmup 21 --eval-every 50)  # the warm-up scaled with the budget
 
