@@ -135,19 +135,20 @@ def occlusion_map(net: TracedNet, ids: Tensor, targets: Tensor, neutral_id: int)
     return values, base
 
 
-def influence(lm: LanguageModel, text: str, method: Method = "gradient") -> Influence:
+def influence(
+    lm: LanguageModel, text: str, method: Method = "gradient", max_tokens: int = MAX_INFLUENCE_TOKENS
+) -> Influence:
     """The influence map of every earlier token on every next-token prediction of ``text``.
 
     Raises ``EmptyTextError``, ``TooLongError`` (over the model's n_ctx),
-    ``InfluenceTooLongError`` (over ``MAX_INFLUENCE_TOKENS``) or ``ChoiceError`` (an unknown
-    method).
+    ``InfluenceTooLongError`` (over ``max_tokens``) or ``ChoiceError`` (an unknown method).
     """
     if method not in METHODS:
         raise ChoiceError("method", method, METHODS)
     tokens = lm.tokenizer.encode(text)
     lm.check_length(len(tokens))
-    if len(tokens) > MAX_INFLUENCE_TOKENS:
-        raise InfluenceTooLongError(len(tokens), MAX_INFLUENCE_TOKENS)
+    if len(tokens) > max_tokens:
+        raise InfluenceTooLongError(len(tokens), max_tokens)
     ids = torch.tensor(tokens.ids, dtype=torch.long)
     targets = ids[1:]
     n_tokens = len(ids)
