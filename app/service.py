@@ -13,7 +13,7 @@ from models.spec import DEFAULT_TOP_K, MAX_TOP_K, registry_dict
 from models.tokenizer import Tokens
 from models.translation import TranslationModel
 
-from .errors import ProblemError, problem_body
+from .errors import ProblemError, problem_body, text_facts
 from .jsonfloat import round_floats
 from .registry import Entry, Model, Registry
 from .schemas import CompareRequest, InfluenceRequest, TraceOptions
@@ -239,7 +239,8 @@ def each_model(
         except TextError as exc:
             errors.append(TextError(f"model {m.name!r}: {exc}"))
             tokens = m.tokenizer.encode(text)
-            problem = problem_body(422, f"Text cannot be {verb}", str(errors[-1]), "bad-text", n_ctx=m.n_ctx)
+            facts = {"n_ctx": m.n_ctx, **text_facts(exc)}
+            problem = problem_body(422, f"Text cannot be {verb}", str(errors[-1]), "bad-text", **facts)
             entry = {"model": m.name, "family": m.spec.architecture, "error": problem}
         tokenizations.setdefault(tok_key, {"n_tokens": len(tokens), **tokens_payload(tokens)})
         entries.append({**entry, "tokenizer": tok_key})

@@ -145,7 +145,7 @@ def influence(lm: LanguageModel, text: str, method: Method = "gradient") -> Infl
     if method not in METHODS:
         raise ChoiceError("method", method, METHODS)
     tokens = lm.tokenizer.encode(text)
-    lm.check_length(len(tokens))
+    lm.check_length(text, len(tokens))
     if len(tokens) > MAX_INFLUENCE_TOKENS:
         raise InfluenceTooLongError(len(tokens), MAX_INFLUENCE_TOKENS)
     ids = torch.tensor(tokens.ids, dtype=torch.long)
