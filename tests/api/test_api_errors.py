@@ -83,6 +83,8 @@ def test_text_over_every_models_context_fails_the_compare_with_422(client, probl
     text = "word " * 200  # over the Transformer's 64 and the LSTM's 128
     body = problem(client.post(COMPARE, json={"models": ["lstm", "transformer"], "text": text}), 422)
     assert "'transformer'" in body["detail"] and "'lstm'" in body["detail"]
+    # the way out: what the model that reads the most reads
+    assert (body["n_tokens"], body["n_ctx"]) == (202, 128) and 0 < body["fits_chars"] < len(text)
 
 
 def test_unknown_part_name_is_422(client, problem):

@@ -198,3 +198,23 @@ def test_back_restores_the_models_compared(page: Any, server: str) -> None:
     wait_ready(page)
     assert query(page)["models"] == "transformer,lstm"
     assert not page.is_checked("#model-boxes input[value='gru']")
+
+
+def test_compare_a_text_too_long_for_every_model_offers_what_the_longest_reads(
+    page: Any, server: str, recorder: Any
+) -> None:
+    recorder.allow_console(r"status of 422")
+    text = " ".join(["a"] * 1100)  # 1,100 tokens: over the Transformer's 256 and the LSTM's 1,024
+    cut = text[: refusal(server, "lstm", text)["fits_chars"]]
+    open_page(page, server, "/compare", REPEATED, models="transformer,lstm")
+    page.fill("#text", text)
+    wait_js(page, "document.body.dataset.status === 'error'")
+    assert page.inner_text("#count") == "(1100 / 1024 tokens)"
+    assert is_stale(page, "#columns") and page.locator("#columns .col").count() == 2
+    page.click("#error [data-action='cut']")
+    wait_ready(page, cut)
+    # the LSTM traces the first 1,024 tokens; the Transformer's column says why it does not
+    assert page.inner_text("#count") == "(1024 tokens)"
+    wait_js(page, "document.querySelector('#plot-lstm')?.data?.length > 0")
+    assert "256" in page.inner_text("#columns .col[data-model='transformer'] .refusal")
+    assert not is_stale(page, "#columns")
