@@ -146,7 +146,7 @@ def influence(
     if method not in METHODS:
         raise ChoiceError("method", method, METHODS)
     tokens = lm.tokenizer.encode(text)
-    lm.check_length(len(tokens))
+    lm.check_length(text, len(tokens))
     if len(tokens) > max_tokens:
         raise InfluenceTooLongError(len(tokens), max_tokens)
     ids = torch.tensor(tokens.ids, dtype=torch.long)

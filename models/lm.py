@@ -40,16 +40,17 @@ class LanguageModel:
     def n_params(self) -> int:
         return sum(p.numel() for p in self.net.parameters())
 
-    def check_length(self, n_tokens: int) -> None:
+    def check_length(self, text: str, n_tokens: int) -> None:
+        """``EmptyTextError``, or ``TooLongError`` saying how much of ``text`` fits."""
         if n_tokens == 0:
             raise EmptyTextError()
         if n_tokens > self.n_ctx:
-            raise TooLongError(n_tokens, self.n_ctx)
+            raise TooLongError(n_tokens, self.n_ctx, self.tokenizer.prefix_chars(text, self.n_ctx))
 
     def trace(self, text: str, top_k: int = DEFAULT_TOP_K) -> Trace:
         """Tokenise ``text`` and return every internal of one forward pass."""
         tokens = self.tokenizer.encode(text)
-        self.check_length(len(tokens))
+        self.check_length(text, len(tokens))
         idx = torch.tensor([tokens.ids], dtype=torch.long)
         with torch.inference_mode():
             logits, internals = self.net.forward_trace(idx)

@@ -27,6 +27,15 @@ export function defaultModel(catalog) {
   return availableModels(catalog)[0] ?? null;
 }
 
+/** The available models, other than `name`, that read a text of `nTokens` tokens as counted
+ * by `name`'s tokenizer (the same tokenizer: the same count), largest context last. */
+export function modelsThatFit(catalog, name, nTokens) {
+  const tokenizer = modelNamed(catalog, name)?.tokenizer;
+  return availableModels(catalog)
+    .filter((m) => m.name !== name && m.tokenizer === tokenizer && m.spec.n_ctx >= nTokens)
+    .sort((a, b) => a.spec.n_ctx - b.spec.n_ctx);
+}
+
 /** A registry part by name ({name, group, layout, default, label}). */
 export const registryPart = (catalog, name) => catalog.parts.find((p) => p.name === name);
 

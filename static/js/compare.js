@@ -59,6 +59,8 @@ const page = openPage({
     "order",
   ],
   copied: "Link copied: it restores this text, the models and the view.",
+  pushed: ["models", "view", "layer", "head", "part"], // Back/Forward steps through these (and the texts traced)
+  carry: (st) => ({ text: st.text, model: st.models[0] }),
   run: {
     blocked: (st) =>
       st.models.length < 2
@@ -79,6 +81,7 @@ const page = openPage({
     done: (res, ms) => `${primary(res).n_tokens} tokens · ${res.models.length} models · ${ms} ms`,
     clear,
     busy: "columns",
+    shows: ["strip", "surprisal-plot", "pred-table", "columns", "influence"],
   },
 });
 const { store, focus, dom, strip } = page;
@@ -177,7 +180,7 @@ async function start() {
     .get()
     .models.filter((n) => usable.includes(n))
     .slice(0, MAX_MODELS);
-  if (chosen.length < 2) chosen = defaultPair();
+  if (chosen.length < 2) chosen = [...new Set([...chosen, ...defaultPair(chosen[0])])].slice(0, 2);
   store.set({ models: chosen });
   renderModelBoxes();
   syncControls();
@@ -187,12 +190,16 @@ async function start() {
 }
 
 /** A model with attention and one without, if there are both: the comparison the app is
- * about; else the first two available. */
-function defaultPair() {
+ * about; else the first two available. Given `first` (a model another page showed), it and
+ * a model of the other kind. */
+function defaultPair(first) {
   const usable = availableModels(catalog);
   const attends = (m) => m.spec.attention.length > 0;
-  const pair = [usable.find(attends), usable.find((m) => !attends(m))].filter(Boolean);
-  return [...new Set([...pair, ...usable].map((m) => m.name))].slice(0, 2);
+  const given = usable.find((m) => m.name === first);
+  const pair = given
+    ? [given, usable.find((m) => attends(m) !== attends(given))]
+    : [usable.find(attends), usable.find((m) => !attends(m))];
+  return [...new Set([...pair.filter(Boolean), ...usable].map((m) => m.name))].slice(0, 2);
 }
 
 const TABLE_KEYS = ["gap", "order"];

@@ -8,7 +8,7 @@
  */
 
 import { fetchTrace, fetchTraceJson } from "./api.js";
-import { availableModels, defaultModel, describeModel, modelNamed, modelOptions } from "./catalog.js";
+import { availableModels, defaultModel, describeModel, modelNamed, modelOptions, modelsThatFit } from "./catalog.js";
 import { activeController, controllersFor, normaliseView } from "./controllers/index.js";
 import { createBinder } from "./controls.js";
 import { afterPaint, download, el, fillSelect, showError } from "./dom.js";
@@ -39,6 +39,8 @@ const page = openPage({
     .split(" ")
     .concat(["dl-json", "dl-csv", "dl-png", "dl-svg"]),
   copied: "Link copied: it restores this text, model and view.",
+  pushed: ["model", "view", "layer", "head"], // Back/Forward steps through these (and the texts traced)
+  carry: (st) => ({ text: st.text, model: st.model }),
   run: {
     blocked: (st) => (st.text.trim() ? null : ""),
     busyText: (st) => `Tracing with ${st.model}…`,
@@ -56,7 +58,17 @@ const page = openPage({
       return `${trace.n_tokens} tokens · ${ms} ms${surprisal}`;
     },
     clear,
+    // a text too long for the model: switching to the smallest model that reads it all
+    actions: (err, st) =>
+      (Number.isInteger(err.problem?.n_tokens) ? modelsThatFit(catalog, st.model, err.problem.n_tokens) : [])
+        .slice(0, 1)
+        .map((m) => ({
+          id: "switch",
+          label: `Switch to ${m.name} (reads ${m.spec.n_ctx} tokens)`,
+          run: () => store.set(withModel(m.name)),
+        })),
     busy: "views",
+    shows: ["strip", "views", "predictions"],
   },
 });
 const { store, focus, dom, strip } = page;
