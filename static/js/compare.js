@@ -1,10 +1,11 @@
 /**
  * The compare page, built around where 2-4 models differ on one text: one column each (its
  * first controller: attention where the model declares it, else its states; a model that
- * refuses the text shows why in its column), every model's surprisal per token on one chart,
- * the predictions table sortable by the gap in bits between models, with a threshold the
- * user sets; then the influence section (compareinfluence.js) and minimal pairs
- * (comparepair.js). A shared token focus runs through all of it.
+ * refuses the text shows why in its column), side by side or, where they would be too
+ * narrow to read, one large and the others as small multiples; every model's surprisal per
+ * token on one chart, the predictions table sortable by the gap in bits between models, with
+ * a threshold the user sets; then the influence section (compareinfluence.js) and minimal
+ * pairs (comparepair.js). A shared token focus runs through all of it.
  */
 
 import { fetchCompare, fetchCompareJson } from "./api.js";
@@ -176,11 +177,18 @@ dom.columns.addEventListener("click", (ev) => {
   const name = ev.target.closest("button.enlarge")?.dataset.model;
   if (name !== undefined) store.set({ cmap: name });
 });
-// labels are fitted to the maps' sizes when drawn: draw again when the window changes them
+// tick labels are fitted to the charts' sizes when drawn: draw again when the window changes
+// them (and the columns' layout with them)
 let resized = 0;
 window.addEventListener("resize", () => {
   clearTimeout(resized);
-  resized = setTimeout(() => store.get().trace && renderColumns(), 150);
+  resized = setTimeout(() => {
+    const st = store.get();
+    if (!st.trace) return;
+    renderColumns();
+    renderSurprisal(st.trace);
+    influence.changed(st, new Set());
+  }, 150);
 });
 dom.gap.addEventListener("input", () => {
   const v = Number(dom.gap.value);

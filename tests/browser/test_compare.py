@@ -719,6 +719,27 @@ def test_nothing_overlaps_at_800_px_with_four_models_at_250_tokens(
     ytick_labels_fit(narrow, "#plot-transformer")
 
 
+def test_labels_fit_again_when_the_window_narrows(narrow: Any, server: str) -> None:
+    names = ["transformer", "lstm", "gru", "rnn"]
+    text = about_250_tokens(server)
+    # side by side at 800 px: one map under another, each the page's width, labelled densely
+    narrow.goto(f"{server}/compare?text={quote(text)}&models={','.join(names)}&cmap=all")
+    wait_ready(narrow, text)
+    columns_laid_out(narrow, None, names)
+    wide = figure(narrow, "#plot-transformer")["layout"]["xaxis"]["ticktext"]
+    # at 1280 px the four stand in a row, each a quarter as wide: fewer labels, none overlapping
+    narrow.set_viewport_size({"width": 1280, "height": 720})
+    wait_js(
+        narrow,
+        "n => document.querySelector('#plot-transformer').layout.xaxis.ticktext.length < n",
+        len(wide),
+    )
+    columns_laid_out(narrow, None, names)
+    for name in names:
+        tick_labels_fit(narrow, f"#plot-{name}")
+    tick_labels_fit(narrow, "#surprisal-plot")
+
+
 def test_occlusion_measures_again_and_says_the_cards_profile_is_a_gradient(page: Any, server: str) -> None:
     names = ["transformer", "lstm"]
     open_compare(page, server, TEXT, models=",".join(names))
