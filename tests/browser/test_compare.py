@@ -1,7 +1,9 @@
-"""The compare page in a real Chromium: columns, synchronised token focus, the surprisal chart
-and the table sorted by gaps, influence maps on one scale with rollout, difference and
-profiles, minimal pairs, per-model refusals, and the layout at 1280 and 800 px. Every number
-the page draws is checked against the API, recomputed here independently."""
+"""The compare page in a real Chromium: columns (side by side, or one large and the others
+small where side by side they would be too narrow), synchronised token focus, the surprisal
+chart and the table sorted by gaps, influence maps on one scale with rollout, difference and
+profiles, minimal pairs, per-model refusals, and the layout at 1280 and 800 px with tick
+labels that never overlap. Every number the page draws is checked against the API,
+recomputed here independently."""
 
 from __future__ import annotations
 
