@@ -1,17 +1,18 @@
 /**
  * The compare page, built around where 2-4 models differ on one text: one column each (its
  * first controller: attention where the model declares it, else its states; a model that
- * refuses the text shows why in its column), every model's surprisal per token on one chart,
- * the predictions table sortable by the gap in bits between models, with a threshold the
- * user sets; then the influence section (compareinfluence.js) and minimal pairs
- * (comparepair.js). A shared token focus runs through all of it.
+ * refuses the text shows why in its column), side by side or, where they would be too
+ * narrow to read, one large and the others as small multiples; every model's surprisal per
+ * token on one chart, the predictions table sortable by the gap in bits between models, with
+ * a threshold the user sets; then the influence section (compareinfluence.js) and minimal
+ * pairs (comparepair.js). A shared token focus runs through all of it.
  */
 
 import { fetchCompare, fetchCompareJson } from "./api.js";
 import { availableModels, modelNamed } from "./catalog.js";
-import { surprisalFigure } from "./comparefig.js";
+import { fitTicks, surprisalFigure, thumbnail } from "./comparefig.js";
 import { createInfluence } from "./compareinfluence.js";
-import { PAIR_SAMPLES, sortRows, subscripted, tokenBits, withGaps } from "./comparemath.js";
+import { largeColumn, MIN_CELL_PX, PAIR_SAMPLES, sortRows, subscripted, tokenBits, withGaps } from "./comparemath.js";
 import { createPair } from "./comparepair.js";
 import { controllersFor } from "./controllers/index.js";
 import { download, el, fillSelect, showError } from "./dom.js";
@@ -31,6 +32,9 @@ const SCHEMA = {
   part: { type: "string", fallback: "h" },
   gap: { type: "number", fallback: 2 }, // bits: a gap above it marks a disagreement
   order: { type: "string", fallback: "position" }, // the table's order: "position" or "gap"
+  // the columns' maps: a name: that one large, the others small; "all": side by side; "":
+  // side by side where each map gives a token MIN_CELL_PX across, else the first one large
+  cmap: { type: "string", fallback: "" },
   imethod: { type: "string", fallback: "gradient" },
   imap: { type: "string", fallback: "" }, // "": every influence map side by side; a name: that one large
   rollout: { type: "bool", fallback: true },
@@ -57,6 +61,8 @@ const page = openPage({
     "surprisal-plot",
     "gap",
     "order",
+    "cmap",
+    "cmap-note",
   ],
   copied: "Link copied: it restores this text, the models and the view.",
   pushed: ["models", "view", "layer", "head", "part"], // Back/Forward steps through these (and the texts traced)
@@ -90,6 +96,7 @@ let catalog = null;
 let rows = [];
 const made = new Map(); // model name -> its controllers
 const plots = new Map(); // model name -> the plot of its column
+let large = null; // the column shown large (the others small), or null: side by side
 const traced = (res) => res.columns.filter((m) => !m.error);
 const surprisalPlot = createPlot(dom.surprisalPlot, {
   hover: (p) => focus.hover(p.x, surprisalPlot),
@@ -149,6 +156,7 @@ function pointer(name) {
     },
     unhover: () => focus.hover(null, plots.get(name)),
     click(point) {
+      if (large !== null && name !== large) return store.set({ cmap: name }); // a small one: enlarge it
       const v = column(name);
       if (v) focus.select(v.toPrimary(v.c.click(v.trace, v.st, "main", point).token), v.plot);
     },
@@ -164,9 +172,27 @@ for (const [id, key, int] of [
   ["head", "head", true],
   ["part", "part", false],
   ["order", "order", false],
+  ["cmap", "cmap", false],
 ]) {
   dom[id].addEventListener("change", () => store.set({ [key]: int ? Number(dom[id].value) : dom[id].value }));
 }
+dom.columns.addEventListener("click", (ev) => {
+  const name = ev.target.closest("button.enlarge")?.dataset.model;
+  if (name !== undefined) store.set({ cmap: name });
+});
+// tick labels are fitted to the charts' sizes when drawn: draw again when the window changes
+// them (and the columns' layout with them)
+let resized = 0;
+window.addEventListener("resize", () => {
+  clearTimeout(resized);
+  resized = setTimeout(() => {
+    const st = store.get();
+    if (!st.trace) return;
+    renderColumns();
+    renderSurprisal(st.trace);
+    influence.changed(st, new Set());
+  }, 150);
+});
 dom.gap.addEventListener("input", () => {
   const v = Number(dom.gap.value);
   if (dom.gap.value !== "" && Number.isFinite(v) && v >= 0) store.set({ gap: v });
@@ -241,6 +267,16 @@ function renderModelBoxes() {
   );
 }
 
+/** The columns' layout select: side by side, or one model large. */
+function fillLayout(names, shown) {
+  const options = names.map((n) => ({ value: n, label: `${n} large, others small` }));
+  fillSelect(
+    dom.cmap,
+    [{ value: "all", label: "all side by side" }, ...options],
+    names.includes(shown) ? shown : "all",
+  );
+}
+
 const numbered = (n) => Array.from({ length: n }, (_, i) => ({ value: i, label: `${i}` }));
 
 function syncControls(st = store.get()) {
@@ -269,6 +305,7 @@ function syncControls(st = store.get()) {
   explain(dom.part, dom.part.value);
   if (Number(dom.gap.value) !== st.gap) dom.gap.value = String(st.gap);
   dom.order.value = st.order;
+  fillLayout(st.models, st.models.includes(st.cmap) ? st.cmap : large);
   influence.syncControls(st);
 }
 
@@ -278,6 +315,9 @@ function clear() {
   plots.clear();
   for (const node of [dom.columns, dom.predTable]) node.replaceChildren();
   delete dom.columns.dataset.shows;
+  dom.columns.classList.remove("one");
+  large = null;
+  dom.cmapNote.textContent = "";
   surprisalPlot.purge();
   dom.surprisalPlot.hidden = true;
   influence.clear();
@@ -303,6 +343,11 @@ function columnNode(m) {
     el("h2", {}, m.model),
     el("span", { class: "card-metrics", title: "from the model card" }, cardLine(m.model)),
     el("span", { class: "muted" }, ""),
+    el(
+      "button",
+      { type: "button", class: "enlarge", "data-model": m.model, title: `Show ${m.model} large` },
+      "enlarge",
+    ),
   );
   if (m.error) {
     const reason = el(
@@ -361,9 +406,35 @@ async function renderSurprisal(res) {
   await surprisalPlot.render(fig, { filename: "attenzione-compare-surprisal", token: focus.current() });
 }
 
-/** Each model's view at the chosen layer/head (clamped to what the model has). */
+/** Lay the columns out side by side, or one large and the others small (the page's `cmap`,
+ * or, unless it says "all", when side by side a token would get under MIN_CELL_PX). */
+function arrange(res) {
+  const st = store.get();
+  const names = traced(res)
+    .map((m) => m.model)
+    .filter((n) => plots.has(n));
+  dom.columns.classList.remove("one"); // side by side, to measure the width a map gets there
+  const width = Math.min(...names.map((n) => plots.get(n).node.clientWidth));
+  const n = Math.max(...traced(res).map((m) => m.tokens.n_tokens));
+  large = largeColumn(st.cmap, names, width, n);
+  dom.columns.classList.toggle("one", large !== null);
+  for (const col of dom.columns.children) {
+    col.classList.toggle("large", large !== null && col.dataset.model === large);
+    col.classList.toggle("small", large !== null && col.dataset.model !== large);
+  }
+  fillLayout(st.models, large);
+  const auto = large !== null && large !== st.cmap;
+  dom.cmapNote.textContent =
+    large === null
+      ? ""
+      : `${auto ? `${n} tokens: side by side a token would get under ${MIN_CELL_PX} px. ` : ""}Click a small map to enlarge it.`;
+}
+
+/** Each model's view at the chosen layer/head (clamped to what the model has): the large
+ * and side-by-side ones labelled every k-th token as fits, the small ones bare. */
 async function renderColumns() {
   const res = store.get().trace;
+  arrange(res);
   await Promise.all(
     res.columns.map(async (trace, k) => {
       const col = dom.columns.children[k];
@@ -383,8 +454,11 @@ async function renderColumns() {
       fig.layout.title.text = fig.layout.title.text
         .replace(" (Abnar & Zuidema 2020)", "")
         .replace(" (rows need not sum to 1)", "");
-      await v.plot.render(fig, {
+      const small = large !== null && trace.model !== large;
+      const shown = small ? thumbnail(fig) : fitTicks(fig, trace.tokens.strings, node.clientWidth, node.clientHeight);
+      await v.plot.render(shown, {
         filename: `attenzione-compare-${trace.model}`,
+        toolbar: !small,
         token: toModel(res, trace, focus.current()),
       });
     }),

@@ -84,14 +84,16 @@ export function createPlot(node, on = {}) {
 
   return {
     node,
-    /** Draw or update `fig` ({data, layout, highlight}); `shapes`: fixed extra shapes. */
-    async render(fig, { filename = "attenzione", token: t = null, shapes: more = [] } = {}) {
+    /** Draw or update `fig` ({data, layout, highlight}); `shapes`: fixed extra shapes;
+     * `toolbar`: false for a small multiple (the toolbar would cover it). */
+    async render(fig, { filename = "attenzione", token: t = null, shapes: more = [], toolbar = true } = {}) {
       node.hidden = false;
       targets = fig.highlight ?? [];
       figShapes = fig.layout.shapes ?? [];
       extra = more;
       token = t;
-      await Plotly.react(node, fig.data, { ...fig.layout, shapes: shapes() }, plotConfig(filename));
+      const config = { ...plotConfig(filename), ...(toolbar ? {} : { displayModeBar: false }) };
+      await Plotly.react(node, fig.data, { ...fig.layout, shapes: shapes() }, config);
       drawn = true;
       wire();
     },
