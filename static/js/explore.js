@@ -28,9 +28,11 @@ const SCHEMA = {
   filter: { type: "string", fallback: "none" },
   k: { type: "int", fallback: 3 }, // the attention filter's "top k per row", not top_k predictions
   thr: { type: "number", fallback: 0.1 },
+  scale: { type: "string", fallback: "abs" }, // attention colours: "abs" 0–1, or "p99" capped
   token: { type: "int", fallback: -1 },
   sort: { type: "string", fallback: "index" },
   units: { type: "ints", fallback: [] },
+  unitnorm: { type: "bool", fallback: false }, // states: each unit scaled by its max |value|
 };
 
 const page = openPage({

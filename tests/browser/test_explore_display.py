@@ -1,0 +1,110 @@
+"""How Explore draws what the API returns: colour scales (absolute by default, the 99th
+percentile cap as an option, filtered-out cells their own colour), recurrent states scaled
+per unit, byte-level tokens as characters, exports, the model's held-out numbers, the
+sidebar's layout and the glossary's tips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.browser.helpers import api_trace, decode, wait_js
+from tests.browser.test_compare import trace_props
+from tests.browser.test_explore import MAIN, REPEATED, open_explore, z_matrix
+
+pytestmark = pytest.mark.browser
+
+GRID = "#grid-plot"
+VIRIDIS_ZERO = "#440154"
+
+
+def colour_cap(values: np.ndarray) -> float:
+    """The page's 99th-percentile cap (figures.js colourCap) of the finite values."""
+    v = np.sort(values[np.isfinite(values)])
+    cap = v[min(len(v) - 1, int(np.floor(0.99 * len(v))))]
+    return float(cap) if 0 < cap < v[-1] else float(v[-1] or 1)
+
+
+def title_of(page: Any, selector: str = MAIN) -> str:
+    return page.evaluate("s => document.querySelector(s).layout.title.text", selector)
+
+
+def test_attention_colours_are_absolute_0_to_1_on_every_map_by_default(page: Any, server: str) -> None:
+    open_explore(page, server, REPEATED)
+    wait_js(page, f"document.querySelector('{GRID}').data?.length === 4")
+    (main,) = trace_props(page, MAIN, "zmin", "zmax", "colorscale", "colorbar")
+    assert (main["zmin"], main["zmax"]) == (0, 1)
+    assert main["colorscale"][0] == [0, VIRIDIS_ZERO]
+    assert "tickvals" not in main["colorbar"]  # plotly's own ticks over the drawn 0-1
+    thumbs = trace_props(page, GRID, "zmin", "zmax")
+    assert {(t["zmin"], t["zmax"]) for t in thumbs} == {(0, 1)}  # shared by every head
+    assert "colours 0–1" in title_of(page, GRID)
+    assert page.input_value("#scale") == "abs"
+
+
+def test_the_99th_percentile_cap_is_an_option_kept_in_the_url(page: Any, server: str) -> None:
+    text = "It was the best of times, it was the worst of times."
+    open_explore(page, server, text, layer=1, head=1)
+    page.select_option("#scale", "p99")
+    wait_js(page, "new URLSearchParams(location.search).get('scale') === 'p99'")
+    wait_js(page, "document.querySelector('#main-plot').layout.annotations[0]?.text.includes('99th')")
+    att = decode(api_trace(server, "transformer", text)["parts"]["attention"]["self"])
+    lower = np.tril(np.ones(att.shape[-2:], dtype=bool))
+    (main,) = trace_props(page, MAIN, "zmin", "zmax")
+    assert main["zmin"] == 0 and main["zmax"] == colour_cap(att[1, 1][lower])
+    wait_js(page, "document.querySelector('#grid-plot').layout.title.text.includes('99th')")
+    thumbs = trace_props(page, GRID, "zmax")
+    masked = np.where(lower, att, np.nan)
+    assert {t["zmax"] for t in thumbs} == {colour_cap(masked.ravel())}  # one cap shared by every head
+    page.reload()
+    wait_js(page, "document.body.dataset.status === 'ready'")
+    assert page.input_value("#scale") == "p99"
+
+
+def test_filtered_out_cells_are_grey_not_the_colour_of_a_small_weight(page: Any, server: str) -> None:
+    open_explore(page, server, REPEATED, filter="threshold", thr=0.3)
+    (main,) = trace_props(page, MAIN, "zmin", "zmax", "colorscale", "colorbar", "text")
+    assert main["zmin"] < 0 and main["zmax"] == 1
+    assert main["colorscale"][0][1] == main["colorscale"][1][1] != VIRIDIS_ZERO  # the grey band
+    assert main["colorscale"][2][1] == VIRIDIS_ZERO  # then the scale from its zero
+    assert main["colorbar"]["ticktext"][0] == "filtered out"
+    assert main["zmin"] < main["colorbar"]["tickvals"][0] < 0  # the label sits on the band
+    want = decode(api_trace(server, "transformer", REPEATED)["parts"]["attention"]["self"])[0, 0]
+    got = z_matrix({"data": [{"z": page.evaluate("document.querySelector('#main-plot').data[0].z")}]})
+    lower = np.tril(np.ones_like(want, dtype=bool))
+    removed = lower & (want < 0.3)
+    assert removed.any() and (~removed & lower).any()
+    assert (got[removed] == main["zmin"]).all()  # grey, below every weight
+    assert np.array_equal(got[lower & ~removed], want[lower & ~removed])
+    assert np.isnan(got[~lower]).all()  # the masked future stays blank, not grey
+    i, j = np.argwhere(removed)[0]
+    assert main["text"][i][j].endswith("filtered out")
+    notes = page.evaluate("document.querySelector('#main-plot').layout.annotations[0].text")
+    assert "grey: removed by the filter" in notes
+    assert "grey: filtered out" in title_of(page, GRID)
+
+
+def test_states_scaled_per_unit_show_real_values_on_hover(page: Any, server: str) -> None:
+    open_explore(page, server, REPEATED, model="lstm", view="c", layer=1)
+    assert not page.is_checked("#unitnorm")
+    page.check("#unitnorm")
+    wait_js(page, "new URLSearchParams(location.search).get('unitnorm') === '1'")
+    wait_js(page, "document.querySelector('#main-plot').layout.title.text.includes('scaled')")
+    c = decode(api_trace(server, "lstm", REPEATED)["parts"]["c"])[1].T  # units x positions
+    top = np.abs(c).max(1, keepdims=True)
+    (main,) = trace_props(page, MAIN, "z", "customdata", "zmin", "zmax", "colorbar")
+    np.testing.assert_allclose(np.array(main["z"]), c / top, rtol=0, atol=1e-12)
+    assert np.array_equal(np.array(main["customdata"]), c)  # the real values, for the hover
+    assert (main["zmin"], main["zmax"]) == (-1, 1)
+    assert main["colorbar"]["title"]["text"] == "c ÷ its unit's max |c|"
+    label = page.evaluate(
+        """() => { const gd = document.querySelector('#main-plot');
+        Plotly.Fx.hover(gd, {xval: 2, yval: 3});
+        return [...gd.querySelectorAll('.hoverlayer .hovertext text')].map(t => t.textContent).join(' '); }"""
+    )
+    assert f"c {c[3, 2]:.4f}" in label
+    wait_js(page, "document.querySelector('#grid-plot').layout.title.text.includes('units scaled')")
+    thumbs = trace_props(page, GRID, "z")
+    assert max(abs(v) for t in thumbs for row in t["z"] for v in row) <= 1
