@@ -15,6 +15,7 @@ import { afterPaint, download, el, fillSelect, showError } from "./dom.js";
 import { selectionShape, toCsv } from "./figures.js";
 import { openPage } from "./page.js";
 import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
+import { axisLabels, tokenPieces } from "./tokentext.js";
 import { explain, term, VIEW_TERMS } from "./tooltip.js";
 import { keyboardGrid, renderPredictions } from "./widgets.js";
 
@@ -80,13 +81,29 @@ const active = (st = store.get()) => activeController(controllers(st.model), st.
 const partsFor = (st) => [...(active(st)?.parts ?? []), "predictions"];
 const requestKey = (st) => `${st.model} ${partsFor(st).join()}`;
 
+const labelledTraces = new WeakMap(); // trace -> the same with its tokens as the axes write them
+
+/** The trace with the plots' token labels: byte pieces as the character they form, repeated
+ * tokens told apart by their position (tokentext.js); ids and spans unchanged. */
+function labelled(trace) {
+  if (!labelledTraces.has(trace)) {
+    const { strings, spans } = trace.tokens;
+    labelledTraces.set(trace, {
+      ...trace,
+      tokens: { ...trace.tokens, strings: axisLabels(strings, spans, trace.text) },
+    });
+  }
+  return labelledTraces.get(trace);
+}
+
 /** What the plots show now: {st, c, trace} when the trace shown is this model's and has
- * what the active controller draws; else null (a new trace is on its way). */
+ * what the active controller draws; else null (a new trace is on its way). `trace` has the
+ * plots' token labels. */
 function current() {
   const st = store.get();
   const c = active(st);
   const trace = st.trace;
-  return trace && c && trace.model === st.model && c.has(trace) ? { st, c, trace } : null;
+  return trace && c && trace.model === st.model && c.has(trace) ? { st, c, trace: labelled(trace) } : null;
 }
 
 /** A plot's pointer events: each asks the controller active now what the point means. */
@@ -218,7 +235,8 @@ async function render() {
   const strings = trace.tokens.strings;
   dom.views.hidden = false;
   dom.count.textContent = `(${trace.n_tokens} / ${modelNamed(catalog, st.model).spec.n_ctx} tokens)`;
-  strip.show(strings, trace.predictions.surprisal_bits, trace); // colours depend on the model too
+  const pieces = tokenPieces(strings, trace.tokens.spans, trace.text); // byte pieces shown as characters
+  strip.show(strings, trace.predictions.surprisal_bits, trace, { pieces, ids: trace.tokens.ids }); // colours depend on the model too
   if (focus.selected() >= strings.length) focus.select(null, null);
   performance.mark("attz-strip");
   const v = current();
@@ -231,10 +249,10 @@ async function render() {
   const file = (name) => `attenzione-${st.model}-${name}`;
   dom.linesPlot.hidden = !c.lines; // before drawing, so the large map gets its final size
   dom.mainPlot.hidden = false;
-  const main = c.main(trace, st, fit(dom.mainPlot));
+  const main = c.main(v.trace, st, fit(dom.mainPlot));
   await plots.main.render(main.fig, { filename: file(main.name), token: focus.current() });
   if (c.lines) {
-    const lines = c.lines(trace, st, fit(dom.linesPlot, 80));
+    const lines = c.lines(v.trace, st, fit(dom.linesPlot, 80));
     await plots.lines.render(lines.fig, { filename: file(lines.name), token: focus.current() });
   }
   performance.mark("attz-main");

@@ -108,3 +108,33 @@ def test_states_scaled_per_unit_show_real_values_on_hover(page: Any, server: str
     wait_js(page, "document.querySelector('#grid-plot').layout.title.text.includes('units scaled')")
     thumbs = trace_props(page, GRID, "z")
     assert max(abs(v) for t in thumbs for row in t["z"] for v in row) <= 1
+
+
+BYTES = "café 日 😀 ok"
+
+
+def test_byte_tokens_are_shown_as_the_character_they_form(page: Any, server: str) -> None:
+    open_explore(page, server, BYTES)
+    tokens = api_trace(server, "transformer", BYTES)["tokens"]
+    assert tokens["strings"][3:5] == ["\\xc3", "\\xa9"]  # the API's pieces of "é"
+    groups = page.locator("#strip .chargroup")
+    assert groups.count() == 3  # é, 日, 😀
+    assert [g.locator(".tok").count() for g in groups.all()] == [2, 3, 4]
+    assert [g.locator(".tok").first.inner_text() for g in groups.all()] == ["é", "日", "😀"]
+    # every token keeps its button, its place and, in its title, its bytes and id
+    assert page.locator("#strip .tok").count() == len(tokens["ids"])
+    title = page.get_attribute("#strip .tok[data-t='4']", "title") or ""
+    assert title.startswith("#4 é, byte token 2 of 2 (\\xa9, id 103)")
+    fig = page.evaluate("document.querySelector('#main-plot').layout.yaxis.ticktext")
+    assert fig[3:5] == ["é (1/2)", "é (2/2)"] and fig[6:9] == ["日 (1/3)", "日 (2/3)", "日 (3/3)"]
+    assert fig[10:14] == [f"😀 ({k}/4)" for k in range(1, 5)]
+    assert fig[5] == "␣₅" and fig[9] == "␣₉"  # the repeated space told apart
+    page.click("#strip .tok[data-t='7']")  # a piece is still a token of its own
+    wait_js(page, "new URLSearchParams(location.search).get('token') === '7'")
+
+
+def test_explore_axes_tell_repeated_tokens_apart_like_compare(page: Any, server: str) -> None:
+    open_explore(page, server, REPEATED, model="lstm")
+    ticks = page.evaluate("document.querySelector('#main-plot').layout.xaxis.ticktext")
+    assert ticks == ["the", "␣cat₁", "␣saw", "␣the", "␣cat₄"]
+    assert page.locator("#strip .tok").all_inner_texts() == ["the", "␣cat", "␣saw", "␣the", "␣cat"]
