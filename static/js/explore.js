@@ -12,11 +12,12 @@ import { availableModels, defaultModel, describeModel, modelNamed, modelOptions 
 import { activeController, controllersFor, normaliseView } from "./controllers/index.js";
 import { createBinder } from "./controls.js";
 import { afterPaint, download, el, fillSelect, showError } from "./dom.js";
-import { selectionShape, toCsv } from "./figures.js";
+import { selectionShape, sentPrecision, toCsv } from "./figures.js";
 import { openPage } from "./page.js";
 import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
 import { axisLabels, tokenPieces } from "./tokentext.js";
 import { explain, term, VIEW_TERMS } from "./tooltip.js";
+import { exportName, recordText } from "./views.js";
 import { keyboardGrid, renderPredictions } from "./widgets.js";
 
 const SCHEMA = {
@@ -246,14 +247,14 @@ async function render() {
     return onFocus(focus.current(), null);
   }
   const { c } = v;
-  const file = (name) => `attenzione-${st.model}-${name}`;
   dom.linesPlot.hidden = !c.lines; // before drawing, so the large map gets its final size
   dom.mainPlot.hidden = false;
   const main = c.main(v.trace, st, fit(dom.mainPlot));
-  await plots.main.render(main.fig, { filename: file(main.name), token: focus.current() });
+  const file = exportName({ model: st.model, ...main.record }); // what the view shows
+  await plots.main.render(main.fig, { filename: file, token: focus.current() });
   if (c.lines) {
     const lines = c.lines(v.trace, st, fit(dom.linesPlot, 80));
-    await plots.lines.render(lines.fig, { filename: file(lines.name), token: focus.current() });
+    await plots.lines.render(lines.fig, { filename: `${file}-${lines.name}`, token: focus.current() });
   }
   performance.mark("attz-main");
   afterPaint(() => performance.mark("attz-painted")); // read by bench/bench_frontend.py
@@ -314,7 +315,9 @@ async function downloadTrace() {
   if (!st.trace) return;
   try {
     const json = await fetchTraceJson({ model: st.model, text: st.text, top_k: catalog.default_top_k });
-    download(`attenzione-${st.model}-trace.json`, "application/json", JSON.stringify(json));
+    const v = current();
+    const display = { model: st.model, ...(v ? v.c.main(v.trace, v.st).record : {}) }; // the view on the page
+    download(`${exportName(display)}-trace.json`, "application/json", JSON.stringify({ ...json, display }));
   } catch (err) {
     showError(dom.error, err);
   }
@@ -323,19 +326,15 @@ async function downloadTrace() {
 function downloadCsv() {
   const v = current();
   if (!v) return;
-  const { csv } = v.c.main(v.trace, v.st, fit(dom.mainPlot));
-  download(
-    `attenzione-${v.st.model}-${csv.name}.csv`,
-    "text/csv",
-    toCsv(csv.matrix, csv.rowLabels, csv.colLabels, csv.corner),
-  );
+  const { csv, record } = v.c.main(v.trace, v.st, fit(dom.mainPlot));
+  const shown = { model: v.st.model, ...record };
+  const sent = sentPrecision(v.trace); // no more digits than the server sent
+  const corner = `${csv.corner} · ${recordText(shown)} · ${sent.text}`;
+  download(`${exportName(shown)}.csv`, "text/csv", toCsv(csv.matrix, csv.rowLabels, csv.colLabels, corner, sent.round));
 }
 
 function downloadChart(format) {
-  if (!current()) return;
-  const gd = dom.mainPlot;
-  const size = { width: gd.clientWidth, height: gd.clientHeight };
-  Plotly.downloadImage(gd, { format, filename: `attenzione-${store.get().model}`, ...size });
+  if (current()) plots.main.download(format);
 }
 
 start();

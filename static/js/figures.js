@@ -230,7 +230,7 @@ export function colourCap(z, q = 0.99) {
  * gives curveNumber = index into `cells`). `grid` tells the keyboard layer where each cell
  * sits: {nRows, nCols, margin, cells: [{row, col, x, y}]} with x, y the paper domains.
  * `hint` (how to use the grid) follows the title on the page, not in exports
- * (`exportLayout`: a layout patch for them).
+ * (`exportLayout`: the layout keys an export replaces, exportFigure).
  */
 export function thumbnailGrid(cells, opts) {
   const { nRows, nCols, rowLabels, colLabels, colorscale = VIRIDIS, title, hint } = opts;
@@ -289,7 +289,8 @@ export function thumbnailGrid(cells, opts) {
     });
   });
   const highlight = cells.map((c, k) => ({ ...c.highlight, cell: k }));
-  return { data, layout, highlight, grid, exportLayout: { "title.text": title } }; // exports leave out the hint
+  const exportLayout = { title: { ...layout.title, text: title } }; // exports leave out the hint
+  return { data, layout, highlight, grid, exportLayout };
 }
 
 /** An outline around thumbnail `cell` of a grid (the one shown large). */
@@ -526,6 +527,16 @@ export function highlightShapes(highlight, t) {
     if (target.along === "both") shapes.push({ ...band, x0: span[0], x1: span[1], y0: q - 0.5, y1: q + 0.5, line });
     return shapes;
   });
+}
+
+/**
+ * The figure as exported: on white (the page's figures are transparent over the page), with
+ * its own shapes but not the page's marks (the focused token's outline, the selection frame),
+ * and `fig.exportLayout` applied (e.g. a title without its "click to enlarge" hint). Pure.
+ */
+export function exportFigure(fig) {
+  const layout = { ...fig.layout, ...fig.exportLayout, paper_bgcolor: "#ffffff", shapes: fig.layout.shapes ?? [] };
+  return { data: fig.data, layout };
 }
 
 /** A CSS colour for `value` on a [lo, hi] scale of [[stop, "#rrggbb"], ...]. */

@@ -196,12 +196,30 @@ export function scaleUnits(m) {
   return m.map((row) => Array.from(row, (v, u) => (top[u] > 0 ? v / top[u] : 0)));
 }
 
-/** CSV text of a matrix with row and column labels (quoted: tokens may hold commas). */
-export function toCsv(matrix, rowLabels, colLabels, corner = "") {
+/** CSV text of a matrix with row and column labels (quoted: tokens may hold commas);
+ * `format(v)` writes each number (default as it is), null an empty cell. */
+export function toCsv(matrix, rowLabels, colLabels, corner = "", format = (v) => v) {
   const q = (s) => `"${String(s).replace(/"/g, '""')}"`;
   const lines = [[q(corner), ...colLabels.map(q)].join(",")];
   matrix.forEach((row, i) => {
-    lines.push([q(rowLabels[i]), ...Array.from(row, (v) => (v === null ? "" : v))].join(","));
+    lines.push([q(rowLabels[i]), ...Array.from(row, (v) => (v === null ? "" : format(v)))].join(","));
   });
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The precision a trace's numbers were sent with (its request's `encoding` and `decimals`),
+ * so an export claims no more: {round(v), text}. JSON: the decimals sent; float16: 4
+ * significant digits (its 11 bits hold 3.3); u8 codes: 3.
+ */
+export function sentPrecision({ encoding, decimals }) {
+  if (encoding === "json") {
+    return { round: (v) => Number(v.toFixed(decimals)), text: `values as sent: ${decimals} decimals` };
+  }
+  const digits = encoding === "u8" ? 3 : 4;
+  const what = encoding === "u8" ? "8-bit codes" : "float16";
+  return {
+    round: (v) => Number(v.toPrecision(digits)),
+    text: `values as sent (${what}): ${digits} significant digits`,
+  };
 }

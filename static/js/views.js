@@ -81,6 +81,47 @@ export function attentionTitle(st) {
   return { title: what, notes };
 }
 
+/**
+ * What an attention export shows, recorded in its file name, CSV header and JSON: view,
+ * layer, head (for one head), the first token (sink) shown or hidden, the filter, the colours.
+ */
+export function attentionRecord(st) {
+  const { hideFirst, filter, scale } = displayOptions(st);
+  const kept = { topk: `top${filter.value}`, threshold: `ge${filter.value}` }[filter.kind] ?? "none";
+  const head = st.view.endsWith("head") ? { head: st.head } : {};
+  return {
+    view: st.view,
+    layer: st.layer,
+    ...head,
+    sink: hideFirst ? "hidden" : "shown",
+    filter: kept,
+    colours: scale,
+  };
+}
+
+/** What a state export shows: view (the part), layer, units as they are or scaled. */
+export function stateRecord(st) {
+  return { view: st.view, layer: st.layer, units: st.unitnorm ? "scaled" : "raw" };
+}
+
+/** An export's file name (no extension) from its record: "attenzione-transformer-head-layer1-head0-…". */
+export function exportName(record) {
+  const { model, view, ...rest } = record;
+  const parts = [
+    "attenzione",
+    model,
+    view,
+    ...Object.entries(rest).map(([k, v]) => `${k}${/^\d/.test(v) ? "" : "-"}${v}`),
+  ];
+  return parts.join("-").replace(/[^\w.-]+/g, "_");
+}
+
+/** The record as a CSV header's words: "model transformer · view head · layer 1 · …". */
+export const recordText = (record) =>
+  Object.entries(record)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(" · ");
+
 /** The token shown on `row` of an attention map over `n` tokens (rows start after a
  * hidden first token). */
 export function attentionToken(n, st, row) {

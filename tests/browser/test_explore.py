@@ -267,7 +267,9 @@ def test_downloads_trace_json_matrix_csv_and_chart_images(page: Any, server: str
     with page.expect_download() as dl:
         page.click("#dl-csv")
     lines = Path(dl.value.path()).read_text().splitlines()
-    assert lines[0] == '"query \\ key","#0 the","#1 ␣cat₁","#2 ␣saw","#3 ␣the","#4 ␣cat₄"'
+    corner = "query \\ key · model transformer · view head · layer 0 · head 0 · sink shown · filter none"
+    corner += " · colours abs · values as sent (float16): 4 significant digits"
+    assert lines[0] == f'"{corner}","#0 the","#1 ␣cat₁","#2 ␣saw","#3 ␣the","#4 ␣cat₄"'
     assert len(lines) == 6
     for fmt in ["png", "svg"]:
         with page.expect_download() as dl:

@@ -5,6 +5,11 @@ sidebar's layout and the glossary's tips."""
 
 from __future__ import annotations
 
+import csv
+import json
+import struct
+import zlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -138,3 +143,90 @@ def test_explore_axes_tell_repeated_tokens_apart_like_compare(page: Any, server:
     ticks = page.evaluate("document.querySelector('#main-plot').layout.xaxis.ticktext")
     assert ticks == ["the", "␣cat₁", "␣saw", "␣the", "␣cat₄"]
     assert page.locator("#strip .tok").all_inner_texts() == ["the", "␣cat", "␣saw", "␣the", "␣cat"]
+
+
+def png_size_and_corner(path: Path) -> tuple[int, int, tuple[int, ...]]:
+    """Width, height and the top-left pixel (RGBA) of a PNG, read with zlib alone: the first
+    pixel of the first row is stored as it is whatever the row's filter (its neighbours are 0)."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", header[:10])
+    assert (depth, colour) == (8, 6)  # 8-bit RGBA
+    raw = zlib.decompress(idat)
+    return width, height, tuple(raw[1:5])
+
+
+def test_exports_record_the_view_and_keep_the_precision_sent(page: Any, server: str) -> None:
+    open_explore(page, server, REPEATED, layer=1, head=1, filter="topk", k=2)
+    base = "attenzione-transformer-head-layer1-head1-sink-shown-filter-top2-colours-abs"
+    with page.expect_download() as dl:
+        page.click("#dl-csv")
+    assert dl.value.suggested_filename == f"{base}.csv"
+    rows = list(csv.reader(Path(dl.value.path()).read_text().splitlines()))
+    assert rows[0][0] == (
+        "query \\ key · model transformer · view head · layer 1 · head 1 · sink shown · filter top2"
+        " · colours abs · values as sent (float16): 4 significant digits"
+    )
+    want = decode(api_trace(server, "transformer", REPEATED)["parts"]["attention"]["self"])[1, 1]
+    cells = [row[1:] for row in rows[1:]]
+    kept = 0
+    for i in range(len(want)):
+        for j in range(i + 1):
+            if cells[i][j]:
+                kept += 1
+                assert float(cells[i][j]) == float(f"{want[i, j]:.4g}")  # 4 significant digits, as f16 holds
+                assert len(cells[i][j].lstrip("0.").replace(".", "")) <= 4
+    assert kept == sum(min(2, i + 1) for i in range(len(want)))  # top 2 per row, the rest removed: empty
+    with page.expect_download() as dl:
+        page.click("#dl-json")
+    assert dl.value.suggested_filename == f"{base}-trace.json"
+    record = json.loads(Path(dl.value.path()).read_text())["display"]
+    assert record == {
+        "model": "transformer",
+        "view": "head",
+        "layer": 1,
+        "head": 1,
+        "sink": "shown",
+        "filter": "top2",
+        "colours": "abs",
+    }
+
+
+def test_png_exports_are_white_at_twice_the_size_without_page_marks(page: Any, server: str) -> None:
+    open_explore(page, server, REPEATED, model="lstm", view="c", unitnorm=1)
+    size = page.evaluate(
+        "[document.querySelector('#main-plot').clientWidth, document.querySelector('#main-plot').clientHeight]"
+    )
+    page.hover("#strip .tok[data-t='2']")  # the token outlined on the page
+    wait_js(page, "document.querySelector('#main-plot').layout.shapes.length > 0")
+    with page.expect_download() as dl:
+        page.click("#dl-png")
+    assert dl.value.suggested_filename == "attenzione-lstm-c-layer0-units-scaled.png"
+    width, height, corner = png_size_and_corner(Path(dl.value.path()))
+    assert (width, height) == (2 * size[0], 2 * size[1])
+    assert corner == (255, 255, 255, 255)  # white, not transparent
+    page.hover(MAIN)
+    with page.expect_download() as dl:
+        page.click(f"{MAIN} .modebar-btn[data-title='Download plot as a PNG']")
+    assert dl.value.suggested_filename == "attenzione-lstm-c-layer0-units-scaled.png"
+    assert png_size_and_corner(Path(dl.value.path()))[2] == (255, 255, 255, 255)
+    with page.expect_download() as dl:
+        page.click("#dl-svg")
+    svg = Path(dl.value.path()).read_text()
+    assert "rgb(213, 94, 0)" not in svg and "#d55e00" not in svg.lower()  # no token outline
+    assert "fill: rgb(255, 255, 255); fill-opacity: 1" in svg
+    page.hover(GRID)
+    with page.expect_download() as dl:
+        page.click(f"{GRID} .modebar-btn[data-title='Download plot as SVG']")
+    grid_svg = Path(dl.value.path()).read_text()
+    assert "All states and gates" in grid_svg and "click to enlarge" not in grid_svg  # no UI hint
+    assert "click to enlarge" in title_of(page, GRID)  # which the page shows

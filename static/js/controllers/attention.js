@@ -74,6 +74,7 @@ export function attentionController(kind) {
       return {
         fig,
         name: prefix ? `attention-${kind.name}` : "attention",
+        record: V.attentionRecord(st),
         csv: { name: prefix + view.view, matrix, rowLabels: labels, colLabels: labels, corner: "query \\ key" },
       };
     },

@@ -63,6 +63,7 @@ export function stateController(catalog, model, states, gates = []) {
       return {
         fig: view.fig,
         name: st.view,
+        record: V.stateRecord(st),
         csv: {
           name: `${st.view}-layer${st.layer}`,
           matrix: m,
