@@ -8,7 +8,7 @@
  */
 
 import { fetchTrace, fetchTraceJson } from "./api.js";
-import { availableModels, defaultModel, describeModel, modelNamed, modelOptions } from "./catalog.js";
+import { availableModels, cardLine, defaultModel, describeModel, modelNamed, modelOptions } from "./catalog.js";
 import { activeController, controllersFor, normaliseView } from "./controllers/index.js";
 import { createBinder } from "./controls.js";
 import { afterPaint, download, el, fillSelect, showError } from "./dom.js";
@@ -192,7 +192,11 @@ function syncControls(st = store.get()) {
   const m = modelNamed(catalog, st.model);
   if (!m) return;
   dom.model.value = st.model;
-  dom.modelInfo.textContent = describeModel(m);
+  dom.modelInfo.replaceChildren(
+    describeModel(m),
+    el("br"),
+    el("span", { class: "card-metrics", title: "from the model card" }, cardLine(m)),
+  );
   const cs = controllers(st.model);
   const c = activeController(cs, st.view);
   const kinds = cs.map((x) => `${x.id}=${x.label}`).join("\n");

@@ -230,3 +230,33 @@ def test_png_exports_are_white_at_twice_the_size_without_page_marks(page: Any, s
     grid_svg = Path(dl.value.path()).read_text()
     assert "All states and gates" in grid_svg and "click to enlarge" not in grid_svg  # no UI hint
     assert "click to enlarge" in title_of(page, GRID)  # which the page shows
+
+
+def with_card_metrics(page: Any, metrics: dict[str, float]) -> None:
+    """Serve /api/v1/models with ``metrics`` in the Transformer's card (the tiny models'
+    cards have none, as before evaluation)."""
+
+    def patch(route: Any) -> None:
+        response = route.fetch()
+        catalog = response.json()
+        for m in catalog["models"]:
+            if m["name"] == "transformer":
+                m["card"]["metrics"] = metrics
+        route.fulfill(response=response, json=catalog)
+
+    page.route("**/api/v1/models", patch)
+
+
+def test_the_models_held_out_numbers_are_beside_its_name(page: Any, server: str) -> None:
+    with_card_metrics(page, {"valid_perplexity": 68.7047, "valid_bits_per_char": 1.69409})
+    open_explore(page, server, REPEATED)
+    assert page.inner_text("#model-info .card-metrics") == "held out: 68.7 ppl · 1.69 bits/char"
+    label = page.inner_text("#model option[value='transformer']")
+    assert label == "transformer (transformer) · 68.7 ppl · 1.69 bits/char"
+    assert page.inner_text("#model option[value='lstm']") == "lstm (lstm)"  # its card has none
+    page.select_option("#model", "lstm")
+    wait_js(page, "document.querySelector('#model-info .card-metrics').textContent.endsWith('not measured')")
+    page.goto(f"{server}/compare?text={REPEATED}&models=transformer,lstm")  # the same words, the same code
+    wait_js(page, "document.querySelectorAll('.card-metrics').length === 2")
+    lines = page.locator(".card-metrics").all_inner_texts()
+    assert lines == ["held out: 68.7 ppl · 1.69 bits/char", "held out: not measured"]

@@ -4,6 +4,7 @@ import { test } from "node:test";
 
 import {
   availableModels,
+  cardLine,
   declaredParts,
   defaultModel,
   describeModel,
@@ -68,4 +69,12 @@ test("unavailable models are offered disabled, with the short reason and the ful
     label: "broken — unavailable: model card is missing",
   });
   assert.equal(shortReason(undefined), "unknown");
+});
+
+test("a model's held-out numbers come from its card, beside its name", () => {
+  const card = { metrics: { valid_perplexity: 68.704, valid_bits_per_char: 1.6941 } };
+  const measured = { ...TRANSFORMER, card };
+  assert.equal(cardLine(measured), "held out: 68.7 ppl · 1.69 bits/char");
+  assert.equal(cardLine({ ...TRANSFORMER, card: { metrics: {} } }), "held out: not measured");
+  assert.equal(modelOptions(catalog([measured]))[0].label, "transformer (transformer) · 68.7 ppl · 1.69 bits/char");
 });
