@@ -260,3 +260,28 @@ def test_the_models_held_out_numbers_are_beside_its_name(page: Any, server: str)
     wait_js(page, "document.querySelectorAll('.card-metrics').length === 2")
     lines = page.locator(".card-metrics").all_inner_texts()
     assert lines == ["held out: 68.7 ppl · 1.69 bits/char", "held out: not measured"]
+
+
+OUTSIDE = """() => { const panel = document.querySelector('aside.panel').getBoundingClientRect();
+  return [...document.querySelectorAll('aside.panel :is(select, input, button, textarea, label)')]
+    .filter(n => n.offsetParent !== null)
+    .map(n => [n.id || n.textContent.trim().slice(0, 20), n.getBoundingClientRect()])
+    .filter(([, r]) => r.left < panel.left - 0.5 || r.right > panel.right + 0.5)
+    .map(([name, r]) => `${name}: ${Math.round(r.left)}-${Math.round(r.right)} outside ${panel.left}-${panel.right}`); }"""
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_every_control_lies_inside_the_sidebar(page: Any, server: str, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 720})
+    with_card_metrics(
+        page, {"valid_perplexity": 68.7047, "valid_bits_per_char": 1.69409}
+    )  # long option labels
+    open_explore(page, server, REPEATED, filter="threshold", thr=0.125)
+    assert page.is_visible("#filter-value")  # the number box that pushed the selectors out
+    assert page.evaluate(OUTSIDE) == []
+    page.select_option("#filter", "topk")
+    page.fill("#filter-value", "12345678")
+    assert page.evaluate(OUTSIDE) == []
+    page.select_option("#model", "lstm")
+    wait_js(page, "!document.querySelector('#rnn-controls').hidden")
+    assert page.evaluate(OUTSIDE) == []
