@@ -212,15 +212,22 @@ function syncControls(st = store.get()) {
   for (const input of dom.kindOptions.querySelectorAll("input")) input.checked = input.value === c?.id;
   for (const panel of document.querySelectorAll("[data-panel]")) {
     panel.hidden = panel.id !== c?.panel;
-    if (!panel.hidden) panel.querySelector("legend").textContent = c.label;
+    if (panel.hidden) continue;
+    const legend = panel.querySelector("legend");
+    legend.textContent = c.label;
+    explain(legend, glossaryKey(c)); // what "States and gates", "Attention"... mean
   }
   if (c) binder.sync(c, st);
   explain(document.getElementById("view"), VIEW_TERMS[st.view]); // the glossary's word on what each select shows
   explain(document.getElementById("part"), st.view);
 }
 
+/** The glossary's key for a controller: its one view ("resid"), else its kind ("states",
+ * "attention"). */
+const glossaryKey = (c) => (c.views.length === 1 ? c.views[0].value : c.id.split(":")[0]);
+
 /** A controller's name in the chooser, explained by the glossary when it has the term. */
-const kindLabel = (c) => (c.views.length === 1 ? term(c.views[0].value, c.label) : term(c.id.split(":")[0], c.label));
+const kindLabel = (c) => term(glossaryKey(c), c.label);
 
 function clear() {
   store.set({ trace: null });

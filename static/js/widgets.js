@@ -221,7 +221,7 @@ export function stripLegend(node, max) {
   node.replaceChildren(
     term("surprisal"),
     el("span", { class: "ramp", style: `background:linear-gradient(90deg,${stops})`, "aria-hidden": "true" }),
-    el("span", {}, `0 – ${max}+ bits`),
+    el("span", {}, `0 – ${max}+ `, term("bits")),
   );
 }
 
@@ -246,7 +246,16 @@ export function renderPredictions(node, trace, strings, t) {
   const actual =
     next === undefined
       ? el("p", { class: "muted" }, "End of text: no next token to score.")
-      : el("p", {}, "actual next ", el("code", {}, next), `: ${bits.toFixed(2)} bits `, term("surprisal"));
+      : el(
+          "p",
+          {},
+          "actual next ",
+          el("code", {}, next),
+          `: ${bits.toFixed(2)} `,
+          term("bits"),
+          " ",
+          term("surprisal"),
+        );
   node.replaceChildren(
     el("h3", {}, "After ", el("code", {}, strings[t]), ` (#${t})`),
     el("ol", { class: "preds" }, ...items),

@@ -285,3 +285,68 @@ def test_every_control_lies_inside_the_sidebar(page: Any, server: str, width: in
     page.select_option("#model", "lstm")
     wait_js(page, "!document.querySelector('#rnn-controls').hidden")
     assert page.evaluate(OUTSIDE) == []
+
+
+GLOSSARY = "s => import(document.querySelector('script[type=module]').src.replace(/js\\/[^/?]+\\.js/, 'js/glossary.js'))"
+
+
+def glossary(page: Any) -> dict[str, dict[str, str]]:
+    """The one glossary, as the page's own module has it."""
+    return page.evaluate(f"async () => (await ({GLOSSARY})()).GLOSSARY")
+
+
+def tip_on_focus(page: Any, selector: str) -> str:
+    """Focus ``selector`` (as the keyboard does) and return the tooltip it shows."""
+    page.focus(selector)
+    return wait_js(
+        page,
+        """s => { const n = document.querySelector(s);
+          const tip = document.getElementById((n.getAttribute('aria-describedby') || '').split(' ').pop());
+          return tip && !tip.hidden && tip.textContent; }""",
+        selector,
+    )
+
+
+def check_tip(page: Any, entries: dict[str, dict[str, str]], selector: str, key: str) -> None:
+    assert page.get_attribute(selector, "data-term") == key, selector
+    entry = entries[key]
+    assert tip_on_focus(page, selector) == f"{entry['label']} — {entry['text']}"
+
+
+def test_every_term_on_explore_has_its_glossary_tip(page: Any, server: str) -> None:
+    open_explore(page, server, REPEATED, token=2)
+    entries = glossary(page)
+    for key in ("surprisal", "bits"):  # the strip's legend
+        check_tip(page, entries, f"#legend [data-term='{key}']", key)
+    for key in ("bits", "surprisal", "entropy"):  # the predictions after the selected token
+        check_tip(page, entries, f"#predictions [data-term='{key}']", key)
+    check_tip(page, entries, "#attn-controls [data-term='sink']", "sink")
+    check_tip(page, entries, "#attn-controls legend", "attention")
+    page.select_option("#view", "rollout")
+    check_tip(page, entries, "#view", "rollout")
+    check_tip(page, entries, "#kind-options label:nth-child(2) [data-term]", "resid")
+    page.check("#kind-options input[value='states']")
+    wait_js(page, "!document.querySelector('#rnn-controls').hidden")
+    check_tip(page, entries, "#part", "resid")
+    for model, parts in (("lstm", "hcifgo"), ("gru", "hrzn"), ("rnn", "h")):
+        page.select_option("#model", model)
+        wait_js(page, "m => new URLSearchParams(location.search).get('model') === m", model)
+        check_tip(page, entries, "#rnn-controls legend", "states" if len(parts) > 1 else "h")
+        for part in parts:
+            page.select_option("#part", part)
+            check_tip(page, entries, "#part", part)
+    check_tip(page, entries, "#rnn-controls [data-term='unit']", "unit")
+
+
+def test_every_term_on_compare_has_its_glossary_tip(page: Any, server: str) -> None:
+    page.goto(f"{server}/compare?text={REPEATED}&models=transformer,lstm&part=c")
+    wait_js(page, "document.body.dataset.status === 'ready'")
+    entries = glossary(page)
+    for key in ("surprisal", "bits", "influence", "rollout"):
+        check_tip(page, entries, f"main [data-term='{key}']", key)
+    check_tip(page, entries, "#legend [data-term='bits']", "bits")
+    page.select_option("#view", "rollout")
+    check_tip(page, entries, "#view", "rollout")
+    for part in "hcifgo":
+        page.select_option("#part", part)
+        check_tip(page, entries, "#part", part)
