@@ -73,17 +73,12 @@ export function shortReason(reason) {
   return (reason ?? "unknown").split(": ").pop();
 }
 
-/** Options for a model <select>: each with its card's held-out numbers where measured;
- * unavailable models listed, disabled, with the reason. */
+/** Options for a model <select>: unavailable models listed, disabled, with the reason. */
 export function modelOptions(catalog) {
-  return catalog.models.map((m) => {
-    const metrics = cardMetrics(m);
-    const label = `${m.name} (${m.spec?.architecture})${metrics ? ` · ${metrics}` : ""}`;
-    return {
-      value: m.name,
-      disabled: !m.available,
-      title: m.reason ?? "",
-      label: m.available ? label : `${m.name} — unavailable: ${shortReason(m.reason)}`,
-    };
-  });
+  return catalog.models.map((m) => ({
+    value: m.name,
+    disabled: !m.available,
+    title: m.reason ?? "",
+    label: m.available ? `${m.name} (${m.spec.architecture})` : `${m.name} — unavailable: ${shortReason(m.reason)}`,
+  }));
 }
