@@ -61,6 +61,22 @@ export function describeModel(model) {
   return `${shape} · ${size} params · ${spec.n_ctx} ctx`;
 }
 
+/** A model's held-out numbers from its card: "68.7 ppl · 1.69 bits/char" ("" if none). */
+export function cardMetrics(model) {
+  const metrics = model?.card?.metrics ?? {};
+  const ppl = metrics.valid_perplexity;
+  const bpc = metrics.valid_bits_per_char;
+  return [
+    Number.isFinite(ppl) ? `${ppl.toFixed(1)} ppl` : null,
+    Number.isFinite(bpc) ? `${bpc.toFixed(2)} bits/char` : null,
+  ]
+    .filter(Boolean)
+    .join(" · ");
+}
+
+/** "held out: 68.7 ppl · 1.69 bits/char" from the model card, or "held out: not measured". */
+export const cardLine = (model) => `held out: ${cardMetrics(model) || "not measured"}`;
+
 /** "…/gru.json: model card is missing" -> "model card is missing" (the path goes in a tooltip). */
 export function shortReason(reason) {
   return (reason ?? "unknown").split(": ").pop();

@@ -9,7 +9,7 @@
  */
 
 import { fetchCompare, fetchCompareJson } from "./api.js";
-import { availableModels, modelNamed } from "./catalog.js";
+import { availableModels, cardLine, modelNamed } from "./catalog.js";
 import { fitTicks, surprisalFigure, thumbnail } from "./comparefig.js";
 import { createInfluence } from "./compareinfluence.js";
 import { largeColumn, MIN_CELL_PX, PAIR_SAMPLES, sortRows, subscripted, tokenBits, withGaps } from "./comparemath.js";
@@ -323,25 +323,13 @@ function clear() {
   influence.clear();
 }
 
-/** "held out: 68.7 ppl · 1.69 bits/char" from the model card, or "not measured". */
-function cardLine(name) {
-  const metrics = modelNamed(catalog, name)?.card?.metrics ?? {};
-  const ppl = metrics.valid_perplexity;
-  const bpc = metrics.valid_bits_per_char;
-  const known = [
-    Number.isFinite(ppl) ? `${ppl.toFixed(1)} ppl` : null,
-    Number.isFinite(bpc) ? `${bpc.toFixed(2)} bits/char` : null,
-  ].filter(Boolean);
-  return `held out: ${known.length ? known.join(" · ") : "not measured"}`;
-}
-
 /** A column: the model's name, its card's held-out numbers, and its plot or its refusal. */
 function columnNode(m) {
   const header = el(
     "header",
     {},
     el("h2", {}, m.model),
-    el("span", { class: "card-metrics", title: "from the model card" }, cardLine(m.model)),
+    el("span", { class: "card-metrics", title: "from the model card" }, cardLine(modelNamed(catalog, m.model))),
     el("span", { class: "muted" }, ""),
     el(
       "button",

@@ -8,18 +8,8 @@
 
 import { layerHeads, rollout } from "./matrix.js";
 
-const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉";
-
-/** `n` written in subscript digits: 12 -> "₁₂". */
-export const subscript = (n) => String(n).replace(/\d/g, (d) => SUBSCRIPTS[Number(d)]);
-
-/** Token labels in which repeated tokens are told apart: every string that occurs more than
- * once gets its position as a subscript ("␣cat₁" … "␣cat₄"); the others stay as they are. */
-export function subscripted(strings) {
-  const counts = new Map();
-  for (const s of strings) counts.set(s, (counts.get(s) ?? 0) + 1);
-  return strings.map((s, t) => (counts.get(s) > 1 ? `${s}${subscript(t)}` : s));
-}
+// Repeated tokens are told apart by one helper, shared with Explore (tokentext.js).
+export { subscript, subscripted } from "./tokentext.js";
 
 const finite = (v) => typeof v === "number" && Number.isFinite(v);
 

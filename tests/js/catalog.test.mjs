@@ -4,6 +4,7 @@ import { test } from "node:test";
 
 import {
   availableModels,
+  cardLine,
   declaredParts,
   defaultModel,
   describeModel,
@@ -89,4 +90,11 @@ test("modelsThatFit: available models with the same tokenizer and a context long
     modelsThatFit(c, "midrnn", 300).map((m) => m.name),
     ["longlstm"], // never the model itself
   );
+});
+
+test("a model's held-out numbers come from its card, beside its name", () => {
+  const card = { metrics: { valid_perplexity: 68.704, valid_bits_per_char: 1.6941 } };
+  const measured = { ...TRANSFORMER, card };
+  assert.equal(cardLine(measured), "held out: 68.7 ppl · 1.69 bits/char");
+  assert.equal(cardLine({ ...TRANSFORMER, card: { metrics: {} } }), "held out: not measured");
 });
