@@ -20,6 +20,7 @@ import { colourAt, inkFor, toCsv } from "./figures.js";
 import { openPage } from "./page.js";
 import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
 import { createLane } from "./state.js";
+import { tokenPieces } from "./tokentext.js";
 import { explain, term, VIEW_TERMS } from "./tooltip.js";
 import { comparisonRows, mapToken } from "./views.js";
 
@@ -356,7 +357,8 @@ async function render() {
   const res = store.get().trace;
   const tok = primary(res);
   dom.count.textContent = `(${tok.n_tokens} tokens)`;
-  strip.show(tok.strings, [], res); // colours differ per model: see the table
+  const pieces = tokenPieces(tok.strings, tok.spans, res.text); // byte pieces shown as characters
+  strip.show(tok.strings, [], res, { pieces, ids: tok.ids }); // colours differ per model: see the table
   if (focus.selected() >= tok.strings.length) focus.select(null, null);
   const signature = res.models.map((m) => `${m.model}${m.error ? "!" : ""}`).join();
   if (dom.columns.dataset.shows !== signature) {

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.browser.helpers import api_trace, decode, wait_js
-from tests.browser.test_compare import trace_props
+from tests.browser.test_compare import open_compare, trace_props
 from tests.browser.test_explore import MAIN, REPEATED, open_explore, z_matrix
 
 pytestmark = pytest.mark.browser
@@ -136,6 +136,15 @@ def test_byte_tokens_are_shown_as_the_character_they_form(page: Any, server: str
     assert fig[5] == "␣₅" and fig[9] == "␣₉"  # the repeated space told apart
     page.click("#strip .tok[data-t='7']")  # a piece is still a token of its own
     wait_js(page, "new URLSearchParams(location.search).get('token') === '7'")
+
+
+def test_compare_strip_groups_byte_tokens_too(page: Any, server: str) -> None:
+    open_compare(page, server, BYTES, models="transformer,lstm")
+    groups = page.locator("#strip .chargroup")
+    assert [g.locator(".tok").first.inner_text() for g in groups.all()] == ["é", "日", "😀"]
+    assert page.locator("#strip .tok").count() == len(
+        api_trace(server, "transformer", BYTES)["tokens"]["ids"]
+    )
 
 
 def test_explore_axes_tell_repeated_tokens_apart_like_compare(page: Any, server: str) -> None:
