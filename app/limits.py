@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable
@@ -12,7 +9,6 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-import torch
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -112,21 +108,6 @@ class Saturated(ProblemError):
         )
 
 
-def _glibc_trim() -> Callable[[], object] | None:
-    """glibc's ``malloc_trim(0)``: give the free memory of every malloc arena back to the OS.
-    None where the C library is not glibc (musl, macOS), which has nothing to call."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
-    trim = getattr(libc, "malloc_trim", None)
-    return None if trim is None else lambda: trim(0)
-
-
-RELEASE_MEMORY = _glibc_trim()
-
-
 # Responses reach tens of MB, so the cache is bounded in bytes as well as in entries.
 CACHE_MAX_BYTES = 64 << 20
 
@@ -139,14 +120,7 @@ class InferenceRunner:
     A request waits up to ``queue_timeout_s`` for a slot, then gets 503. Its slot stays held
     until its work has really finished, even if the request is cancelled meanwhile (a
     client that disconnects): ``to_thread.run_sync`` waits for the thread before the
-    cancellation goes on.
-
-    Worker threads flush denormal floats to zero (the flag is per thread): gradients that
-    vanish over a long text reach them, and CPUs compute with them many times slower
-    (``bench/bench_influence.py --denormals both``). When the last running job ends,
-    ``release_memory`` (default: glibc's ``malloc_trim``) hands the memory the burst freed
-    back to the OS, so what the server keeps does not grow with ``max_concurrency``
-    (``bench/bench_load.py``)."""
+    cancellation goes on."""
 
     def __init__(
         self,
@@ -154,12 +128,8 @@ class InferenceRunner:
         queue_timeout_s: float,
         cache_size: int,
         cache_max_bytes: int = CACHE_MAX_BYTES,
-        release_memory: Callable[[], object] | None = RELEASE_MEMORY,
     ) -> None:
         self.slots = anyio.CapacityLimiter(max_concurrency)
-        self.release_memory = release_memory
-        self.running = 0  # jobs in worker threads, counted under ``lock``
-        self.lock = threading.Lock()
         self.queue_timeout_s = queue_timeout_s
         self.cache: OrderedDict[Hashable, bytes] = OrderedDict()
         self.cache_bytes = 0
@@ -192,23 +162,9 @@ class InferenceRunner:
             except TimeoutError:
                 raise Saturated(time.perf_counter() - started) from None
         try:
-            return await anyio.to_thread.run_sync(self._job, work)
+            return await anyio.to_thread.run_sync(work)
         finally:
             self.slots.release()
-
-    def _job(self, work: Callable[[], T]) -> T:
-        """``work()`` as a worker thread runs it; the last job to end releases memory."""
-        torch.set_flush_denormal(True)
-        with self.lock:
-            self.running += 1
-        try:
-            return work()
-        finally:
-            with self.lock:
-                self.running -= 1
-                last = self.running == 0
-            if last and self.release_memory is not None:
-                self.release_memory()
 
     def remember(self, key: Hashable, body: bytes) -> None:
         """Cache ``body``, then drop the least recently used until both limits hold."""

@@ -42,9 +42,9 @@ from .trace import _frozen
 
 Method = Literal["gradient", "occlusion"]
 METHODS: tuple[Method, ...] = ("gradient", "occlusion")
-# The API refuses longer texts: the cost grows with T² (bench/bench_influence.py: the four
-# models take seconds at 64 tokens and minutes at 256 on this project's 2-core machine).
-MAX_INFLUENCE_TOKENS = 64
+# The API refuses longer texts: the cost grows with T² (bench/bench_influence.py times the four
+# models at 16, 64 and 256 tokens).
+MAX_INFLUENCE_TOKENS = 128
 NEUTRAL_TEXT = ","  # occlusion's replacement token (see the module docstring)
 ROW_CHUNK = 16  # Transformer gradient rows per batched backward pass
 OCCLUSION_FLOATS = 1 << 23  # logits held at once by occlusion (32 MB of float32)

@@ -365,38 +365,3 @@ def test_a_request_cancelled_mid_inference_holds_its_slot_until_the_work_finishe
 
     assert asyncio.run(go()) == b"ok"
     assert errors == []
-
-
-def test_memory_is_released_once_when_the_last_running_job_ends():
-    released: list[int] = []
-    runner = InferenceRunner(3, 1.0, cache_size=0, release_memory=lambda: released.append(runner.running))
-    first_in, second_in, go_on = threading.Event(), threading.Event(), threading.Event()
-
-    def job(entered: threading.Event) -> bytes:
-        entered.set()
-        go_on.wait(30)
-        return b"done"
-
-    async def go() -> list[bytes]:
-        a = asyncio.create_task(runner.call(lambda: job(first_in)))
-        b = asyncio.create_task(runner.call(lambda: job(second_in)))
-        await asyncio.to_thread(first_in.wait, 10)
-        await asyncio.to_thread(second_in.wait, 10)
-        assert released == []  # nothing while both run
-        go_on.set()
-        return [await a, await b]
-
-    assert asyncio.run(go()) == [b"done", b"done"]
-    assert released == [0]  # once, by the last job, with none left running
-    asyncio.run(runner.call(lambda: b"again"))
-    assert released == [0, 0]
-
-
-def test_worker_threads_flush_denormal_floats_to_zero():
-    import torch
-
-    tiny = 1e-40  # a float32 denormal: below the smallest normal, 1.18e-38
-    torch.set_flush_denormal(False)  # the default; new threads inherit it from this one
-    assert (torch.tensor([tiny]) * 1.0).item() != 0.0
-    runner = InferenceRunner(1, 1.0, cache_size=0)
-    assert asyncio.run(runner.call(lambda: (torch.tensor([tiny]) * 1.0).item())) == 0.0
