@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from tests.browser.helpers import api_trace, decode, wait_js, wait_ready
-from tests.browser.test_learn_shipped import shipped  # noqa: F401 - the server on the shipped checkpoints
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +25,7 @@ def open_explore(page: Any, url: str, **params: Any) -> None:
     wait_ready(page, TEXT)
 
 
-def test_explore_on_the_shipped_models(page: Any, shipped: str, artifacts: Path) -> None:  # noqa: F811
+def test_explore_on_the_shipped_models(page: Any, shipped: str, artifacts: Path) -> None:
     open_explore(page, shipped, layer=1, head=2)
     wait_js(page, "document.querySelector('#grid-plot').data?.length === 16")
     assert page.evaluate("document.querySelector('#main-plot').data[0].zmax") == 1  # absolute colours
