@@ -43,7 +43,7 @@ from .trace import _frozen
 Method = Literal["gradient", "occlusion"]
 METHODS: tuple[Method, ...] = ("gradient", "occlusion")
 # The API refuses longer texts: the cost grows with T² (bench/bench_influence.py times the four
-# models at 16, 64 and 256 tokens).
+# models at 16 to 256 tokens).
 MAX_INFLUENCE_TOKENS = 128
 NEUTRAL_TEXT = ","  # occlusion's replacement token (see the module docstring)
 ROW_CHUNK = 16  # Transformer gradient rows per batched backward pass
@@ -146,7 +146,7 @@ def influence(
     if method not in METHODS:
         raise ChoiceError("method", method, METHODS)
     tokens = lm.tokenizer.encode(text)
-    lm.check_length(text, len(tokens))
+    lm.check_length(text, tokens)
     if len(tokens) > max_tokens:
         raise InfluenceTooLongError(len(tokens), max_tokens)
     ids = torch.tensor(tokens.ids, dtype=torch.long)
