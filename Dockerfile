@@ -98,7 +98,9 @@ RUN groupadd --gid 10001 attenzione \
 # ATTENZIONE_* are the app's settings (app/settings.py); HOST must be 0.0.0.0 in a container.
 # PORT is the port to listen on (ATTENZIONE_PORT, if set, wins).
 # MALLOC_MMAP_THRESHOLD_: glibc serves every allocation over 128 KB (tensors) by mmap and gives
-# it back to the OS when freed, so the server's memory returns after load (README, Reliability).
+# it back to the OS when freed, so the server's memory returns after load; MKL_DISABLE_FAST_MM:
+# MKL keeps no work buffers per calling thread, so that memory does not grow with the number of
+# inference threads (README, Reliability).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -111,7 +113,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8000 \
     ATTENZIONE_MODELS_DIR=/app/models/checkpoints \
     ATTENZIONE_LOG_LEVEL=info \
-    MALLOC_MMAP_THRESHOLD_=131072
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MKL_DISABLE_FAST_MM=1
 
 COPY --from=build /opt/venv /opt/venv
 

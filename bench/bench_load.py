@@ -4,7 +4,8 @@ the server's resident memory before and after each round.
 
 Run: ``python bench/bench_load.py [--requests 2000] [--connections 32] [--burst 300]
 [--rounds 3] [--models-dir DIR]``. The server is ``python -m app.cli serve`` (as deployed),
-with its defaults; every request has a text of its own, so the cache never answers. The mix:
+with its defaults and the image's allocator settings (``DEPLOYED_ENV``, which the environment
+may override); every request has a text of its own, so the cache never answers. The mix:
 explore-page traces (f16, default parts) for the four models and compare requests.
 """
 
@@ -31,6 +32,9 @@ sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
 from models.checkpoint import CHECKPOINT_DIR  # noqa: E402
 from tests.server import free_port, stop, wait_ready  # noqa: E402
+
+# The allocator settings of the image and scripts/serve.sh (README, Reliability).
+DEPLOYED_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072", "MKL_DISABLE_FAST_MM": "1"}
 
 WORDS = [
     "the",
@@ -128,7 +132,12 @@ def main() -> int:
     args = parser.parse_args()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ATTENZIONE_MODELS_DIR": str(args.models_dir), "ATTENZIONE_LOG_LEVEL": "warning"}
+    env = {
+        **DEPLOYED_ENV,  # as the image and scripts/serve.sh set them; the environment may override
+        **os.environ,
+        "ATTENZIONE_MODELS_DIR": str(args.models_dir),
+        "ATTENZIONE_LOG_LEVEL": "warning",
+    }
     cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     rows = []
     with (

@@ -1,0 +1,116 @@
+"""MKL's per-thread buffers: time and memory with ``MKL_DISABLE_FAST_MM=1`` against MKL's
+default (its "fast memory manager", which keeps each calling thread's work buffers).
+
+Run: ``python bench/bench_mkl_memory.py [--rounds 3] [--repeats 10] [--threads 32]``.
+
+Each round starts one fresh process per setting, alternating, so background load hits both
+alike. A process loads the four built-in models, times ``trace`` of each at 16, 64 and 256
+tokens and the gradient influence map of the Transformer at 64 tokens (median of
+``--repeats``), then traces from ``--threads`` threads at once, 8 texts each, as a server
+with that many inference slots does, and reports its resident memory before and after. The
+table gives the median over rounds, and the ratio disabled / default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
+
+LENGTHS = (16, 64, 256)
+MODELS = ("transformer", "lstm", "gru", "rnn")
+SETTINGS = {"MKL default": {}, "MKL_DISABLE_FAST_MM=1": {"MKL_DISABLE_FAST_MM": "1"}}
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def measure(repeats: int, threads: int) -> dict[str, float]:
+    """One process's numbers: median ms per timed cell, and RSS before/after the threads."""
+    from bench.bench_trace import passage, text_of_n_tokens
+    from models.influence import influence
+    from models.lm import load_model
+
+    models = {name: load_model(name) for name in MODELS}
+    source, _ = passage()
+    tokenizer = models["transformer"].tokenizer
+    texts = {n: text_of_n_tokens(tokenizer, source, n) for n in LENGTHS}
+
+    def median_ms(call: object) -> float:
+        call()  # type: ignore[operator]
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            call()  # type: ignore[operator]
+            times.append(time.perf_counter() - start)
+        return 1000 * statistics.median(times)
+
+    out: dict[str, float] = {}
+    for n, text in texts.items():
+        out[f"trace, 4 models, {n} tokens (ms)"] = sum(
+            median_ms(lambda m=m, t=text: m.trace(t)) for m in models.values()
+        )
+    out["influence, Transformer, 64 tokens (ms)"] = median_ms(
+        lambda: influence(models["transformer"], texts[64], method="gradient")
+    )
+    before = rss_mb()
+
+    def work(i: int) -> None:
+        for j in range(8):
+            models[MODELS[(i + j) % 4]].trace(f"Thread {i}, text {j}: {texts[64]}")
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, range(threads)))
+    out[f"RSS before {threads} threads (MB)"] = before
+    out[f"RSS after {threads} threads (MB)"] = rss_mb()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.repeats, args.threads)))
+        return
+
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in SETTINGS}
+    cmd = [sys.executable, __file__, "--child", f"--repeats={args.repeats}", f"--threads={args.threads}"]
+    for r in range(args.rounds):
+        for name, env in SETTINGS.items():
+            run = subprocess.run(
+                cmd, env={**os.environ, **env}, cwd=ROOT, check=True, capture_output=True, text=True
+            )
+            results[name].append(json.loads(run.stdout.splitlines()[-1]))
+            print(f"round {r + 1}/{args.rounds}: {name} done", file=sys.stderr)
+
+    default, disabled = SETTINGS
+    print(
+        f"torch threads: default; medians over {args.rounds} rounds; load average {os.getloadavg()[0]:.1f}\n"
+    )
+    print(f"| measure | {default} | {disabled} | ratio |")
+    print("|---|---:|---:|---:|")
+    for key in results[default][0]:
+        a = statistics.median(x[key] for x in results[default])
+        b = statistics.median(x[key] for x in results[disabled])
+        print(f"| {key} | {a:,.1f} | {b:,.1f} | {b / a:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
