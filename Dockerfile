@@ -97,10 +97,9 @@ RUN groupadd --gid 10001 attenzione \
 # HOME and TMPDIR point into /tmp, the one writable place (a tmpfs with --read-only).
 # ATTENZIONE_* are the app's settings (app/settings.py); HOST must be 0.0.0.0 in a container.
 # PORT is the port to listen on (ATTENZIONE_PORT, if set, wins).
-# MALLOC_MMAP_THRESHOLD_: glibc serves every allocation over 128 KB (tensors) by mmap and gives
-# it back to the OS when freed, so the server's memory returns after load; MKL_DISABLE_FAST_MM:
-# MKL keeps no work buffers per calling thread, so that memory does not grow with the number of
-# inference threads (README, Reliability).
+# MKL_DISABLE_FAST_MM, MALLOC_ARENA_MAX: MKL keeps no work buffers per calling thread and glibc
+# spreads the inference threads over two arenas, so the server's memory after load grows little
+# with the number of inference threads (README, Reliability).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -113,8 +112,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8000 \
     ATTENZIONE_MODELS_DIR=/app/models/checkpoints \
     ATTENZIONE_LOG_LEVEL=info \
-    MALLOC_MMAP_THRESHOLD_=131072 \
-    MKL_DISABLE_FAST_MM=1
+    MKL_DISABLE_FAST_MM=1 \
+    MALLOC_ARENA_MAX=2
 
 COPY --from=build /opt/venv /opt/venv
 

@@ -6,6 +6,12 @@ Run: ``python bench/bench_influence.py [--repeats 3] [--threads 2] [--methods gr
 Prints a markdown table, with the load average before and after (the machine's other work
 slows every number). 256 tokens is past the API's limit (``MAX_INFLUENCE_TOKENS``): it shows
 what a longer limit would cost.
+
+Then the arithmetic behind the 256-token column: the floating-point operations of each model's
+matrix products in one gradient map (torch.profiler's count; the element-wise work is left
+out, so this is a floor), the rate each model reaches, and the best rate of a plain
+matrix product on this machine at the same thread count: the sum of the operations divided by
+that rate is the least time any implementation of the exact maps could take here.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 
@@ -67,6 +74,44 @@ def table(
         print(f"| {method} | all {len(models)} | " + " | ".join(cells) + " |\n", flush=True)
 
 
+def matmul_gflop(lm: LanguageModel, text: str) -> float:
+    """GFLOP of the matrix products in one gradient map of ``text`` (torch.profiler's count)."""
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        influence(lm, text, "gradient", max(LENGTHS))
+    return sum(e.flops for e in prof.key_averages() if e.flops) / 1e9
+
+
+def best_matmul_gflops() -> float:
+    """The best GFLOP/s of float32 matrix products of sizes these maps use, and larger."""
+    best = 0.0
+    for m, k, n in ((1024, 1024, 1024), (256, 1024, 512), (128, 1024, 512)):
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        a @ b  # warm-up
+        repeats = max(3, int(4e9 / (2 * m * k * n)))
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        best = max(best, 2 * m * k * n * repeats / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def floor_table(models: dict[str, LanguageModel], text: str, repeats: int) -> None:
+    """The arithmetic of the gradient maps at the longest length (see the module docstring)."""
+    n = max(LENGTHS)
+    print(f"| model | GFLOP in matrix products, {n} tokens | median time | GFLOP/s reached |")
+    print("|---|---:|---:|---:|")
+    total = 0.0
+    for name, lm in models.items():
+        gflop, seconds = matmul_gflop(lm, text), median_s(lm, text, "gradient", repeats)
+        total += gflop
+        print(f"| {name} | {gflop:.1f} | {seconds:.3f} s | {gflop / seconds:.0f} |", flush=True)
+    peak = best_matmul_gflops()
+    print(
+        f"\nbest float32 matrix product here: {peak:.0f} GFLOP/s; the four maps' {total:.0f} GFLOP "
+        f"need at least {total / peak:.2f} s at that rate (goal ≤ {GOALS[n]} s)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -89,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
         f"runs after 1 warm-up; texts from {origin}; load average (1, 5, 15 min) before: {load()}\n"
     )
     table(models, texts, args.methods, args.repeats)
+    if "gradient" in args.methods:
+        floor_table(models, texts[max(LENGTHS)], args.repeats)
     print(f"\nload average after: {load()}")
 
 

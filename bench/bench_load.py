@@ -34,7 +34,7 @@ from models.checkpoint import CHECKPOINT_DIR  # noqa: E402
 from tests.server import free_port, stop, wait_ready  # noqa: E402
 
 # The allocator settings of the image and scripts/serve.sh (README, Reliability).
-DEPLOYED_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072", "MKL_DISABLE_FAST_MM": "1"}
+DEPLOYED_ENV = {"MKL_DISABLE_FAST_MM": "1", "MALLOC_ARENA_MAX": "2"}
 
 WORDS = [
     "the",

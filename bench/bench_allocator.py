@@ -1,14 +1,17 @@
-"""MKL's per-thread buffers: time and memory with ``MKL_DISABLE_FAST_MM=1`` against MKL's
-default (its "fast memory manager", which keeps each calling thread's work buffers).
+"""Allocator settings: time and memory of inference under glibc's and MKL's defaults, with
+``MKL_DISABLE_FAST_MM=1`` (MKL keeps no work buffers per calling thread), and with that plus
+``MALLOC_ARENA_MAX`` (fewer glibc arenas for the inference threads to spread over) or
+``MALLOC_MMAP_THRESHOLD_=131072`` (glibc maps every allocation over 128 KB on its own and
+returns it when freed).
 
-Run: ``python bench/bench_mkl_memory.py [--rounds 3] [--repeats 10] [--threads 32]``.
+Run: ``python bench/bench_allocator.py [--rounds 3] [--repeats 10] [--threads 32]``.
 
-Each round starts one fresh process per setting, alternating, so background load hits both
+Each round starts one fresh process per setting, in turn, so background load hits them all
 alike. A process loads the four built-in models, times ``trace`` of each at 16, 64 and 256
 tokens and the gradient influence map of the Transformer at 64 tokens (median of
 ``--repeats``), then traces from ``--threads`` threads at once, 8 texts each, as a server
 with that many inference slots does, and reports its resident memory before and after. The
-table gives the median over rounds, and the ratio disabled / default.
+table gives the median over rounds, and each setting's ratio to the defaults.
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
 LENGTHS = (16, 64, 256)
 MODELS = ("transformer", "lstm", "gru", "rnn")
-SETTINGS = {"MKL default": {}, "MKL_DISABLE_FAST_MM=1": {"MKL_DISABLE_FAST_MM": "1"}}
+MKL = {"MKL_DISABLE_FAST_MM": "1"}
+SETTINGS = {
+    "defaults": {},
+    "MKL fast MM off": MKL,
+    "+ 2 arenas": {**MKL, "MALLOC_ARENA_MAX": "2"},
+    "+ 1 arena": {**MKL, "MALLOC_ARENA_MAX": "1"},
+    "+ mmap over 128 KB": {**MKL, "MALLOC_MMAP_THRESHOLD_": "131072"},
+}
+ALLOCATOR_VARS = ("MKL_DISABLE_FAST_MM", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")
 
 
 def rss_mb() -> float:
@@ -94,22 +105,26 @@ def main() -> None:
     cmd = [sys.executable, __file__, "--child", f"--repeats={args.repeats}", f"--threads={args.threads}"]
     for r in range(args.rounds):
         for name, env in SETTINGS.items():
+            base = {k: v for k, v in os.environ.items() if k not in ALLOCATOR_VARS}
             run = subprocess.run(
-                cmd, env={**os.environ, **env}, cwd=ROOT, check=True, capture_output=True, text=True
+                cmd, env={**base, **env}, cwd=ROOT, check=True, capture_output=True, text=True
             )
             results[name].append(json.loads(run.stdout.splitlines()[-1]))
             print(f"round {r + 1}/{args.rounds}: {name} done", file=sys.stderr)
 
-    default, disabled = SETTINGS
+    names = list(SETTINGS)
     print(
         f"torch threads: default; medians over {args.rounds} rounds; load average {os.getloadavg()[0]:.1f}\n"
     )
-    print(f"| measure | {default} | {disabled} | ratio |")
-    print("|---|---:|---:|---:|")
-    for key in results[default][0]:
-        a = statistics.median(x[key] for x in results[default])
-        b = statistics.median(x[key] for x in results[disabled])
-        print(f"| {key} | {a:,.1f} | {b:,.1f} | {b / a:.2f} |")
+    print("| measure | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    for key in results[names[0]][0]:
+        base = statistics.median(x[key] for x in results[names[0]])
+        cells = [f"{base:,.1f}"]
+        for name in names[1:]:
+            value = statistics.median(x[key] for x in results[name])
+            cells.append(f"{value:,.1f} ({value / base:.2f}×)")
+        print(f"| {key} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
