@@ -12,7 +12,7 @@ import { fetchCompare, fetchCompareJson } from "./api.js";
 import { availableModels, cardLine, modelNamed } from "./catalog.js";
 import { fitTicks, surprisalFigure, thumbnail } from "./comparefig.js";
 import { createInfluence } from "./compareinfluence.js";
-import { largeColumn, MIN_CELL_PX, PAIR_SAMPLES, sortRows, subscripted, tokenBits, withGaps } from "./comparemath.js";
+import { largeColumn, MIN_CELL_PX, PAIR_SAMPLES, sortRows, tokenBits, withGaps } from "./comparemath.js";
 import { createPair } from "./comparepair.js";
 import { controllersFor } from "./controllers/index.js";
 import { download, el, fillSelect, showError } from "./dom.js";
@@ -20,7 +20,7 @@ import { colourAt, inkFor, toCsv } from "./figures.js";
 import { openPage } from "./page.js";
 import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
 import { createLane } from "./state.js";
-import { tokenPieces } from "./tokentext.js";
+import { axisLabels, tokenPieces } from "./tokentext.js";
 import { explain, term, VIEW_TERMS } from "./tooltip.js";
 import { comparisonRows, mapToken } from "./views.js";
 
@@ -79,9 +79,9 @@ const page = openPage({
     request: (st, signal) =>
       fetchCompare({ models: st.models, text: st.text, parts: partsFor(st), top_k: catalog.default_top_k }, signal),
     render: (res) => {
-      // each model's response with its tokens (repeated ones told apart), read as a trace by
+      // each model's response with its tokens labelled as on the axes, read as a trace by
       // the controllers; a model that refused the text (over its n_ctx) keeps its `error`
-      const columns = res.models.map((m) => ({ ...m, tokens: labelled(res.tokenizations[m.tokenizer]) }));
+      const columns = res.models.map((m) => ({ ...m, tokens: labelled(res.tokenizations[m.tokenizer], res.text) }));
       store.set({ trace: { ...res, columns } });
       return render();
     },
@@ -111,8 +111,9 @@ const lane = createLane();
 const influence = createInfluence({ store, focus, lane, catalog: () => catalog });
 const pair = createPair({ store, lane });
 
-/** Tokens with display labels in which repeated tokens are told apart (a subscript). */
-const labelled = (tok) => ({ ...tok, strings: subscripted(tok.strings) });
+/** Tokens with the plots' labels: byte pieces as the character they form ("é (1/2)"),
+ * repeated labels told apart by a subscript, as on Explore. */
+const labelled = (tok, text) => ({ ...tok, strings: axisLabels(tok.strings, tok.spans, text) });
 
 /** A column's controller: the model's first (attention where it has it, else states). */
 function columnController(name) {
@@ -390,7 +391,7 @@ async function renderSurprisal(res) {
       }),
     };
   });
-  const fig = surprisalFigure(subscripted(tok.strings), series, {
+  const fig = surprisalFigure(labelled(tok, res.text).strings, series, {
     maxLabels: labelsThatFitWidth(dom.surprisalPlot, 80),
   });
   await surprisalPlot.render(fig, { filename: "attenzione-compare-surprisal", token: focus.current() });

@@ -10,10 +10,11 @@
 import { fetchInfluence } from "./api.js";
 import { modelNamed } from "./catalog.js";
 import { fitTicks, MODEL_COLOURS, mapFigure, profileFigure } from "./comparefig.js";
-import { differenceMap, fullRollout, logProfile, meanByDistance, sharedRange, subscripted } from "./comparemath.js";
+import { differenceMap, fullRollout, logProfile, meanByDistance, sharedRange } from "./comparemath.js";
 import { byIds, el, fillSelect } from "./dom.js";
 import { createPlot } from "./plot.js";
 import { probesOf } from "./stepmath.js";
+import { axisLabels } from "./tokentext.js";
 import { mapToken } from "./views.js";
 
 const KEYS = ["imethod", "imap", "rollout", "diffa", "diffb"];
@@ -135,6 +136,8 @@ export function createInfluence({ store, focus, lane, catalog }) {
     const { res, inf } = shown;
     const ok = inf.models.filter((m) => m.influence);
     const tokensOf = (m) => inf.tokenizations[m.tokenizer];
+    // axis labels as on the other maps: byte pieces as their character, repeats subscripted
+    const labelsOf = (tokens) => axisLabels(tokens.strings, tokens.spans, res.text);
     const range = sharedRange(ok.map((m) => m.influence));
     const large = ok.some((m) => m.model === st.imap) ? st.imap : "";
     const refusals = inf.models.filter((m) => m.error).map((m) => `${m.model}: ${m.error.detail}`);
@@ -174,7 +177,7 @@ export function createInfluence({ store, focus, lane, catalog }) {
             : tokensOf(s.m);
         cell.toPrimary = (i) => mapToken(i, tokens.spans, primary.spans);
         cell.toLocal = (t) => mapToken(t, primary.spans, tokens.spans);
-        const labels = subscripted(tokens.strings);
+        const labels = labelsOf(tokens);
         const fig =
           s.kind === "rollout"
             ? mapFigure(rolloutOf(s.att), labels, {
@@ -198,7 +201,7 @@ export function createInfluence({ store, focus, lane, catalog }) {
         });
       }),
     );
-    await Promise.all([drawDifference(st, ok, tokensOf), drawProfiles(ok, inf.method)]);
+    await Promise.all([drawDifference(st, ok, tokensOf, labelsOf), drawProfiles(ok, inf.method)]);
     status("ready");
   }
 
@@ -244,7 +247,7 @@ export function createInfluence({ store, focus, lane, catalog }) {
   }
 
   /** Model A − model B on a diverging scale of its own (symmetric about 0). */
-  async function drawDifference(st, ok, tokensOf) {
+  async function drawDifference(st, ok, tokensOf, labelsOf) {
     const [a, b] = pickPair(st, ok);
     if (!a || !b) {
       dom.diffNote.textContent = "A difference map needs two models with an influence map.";
@@ -262,7 +265,7 @@ export function createInfluence({ store, focus, lane, catalog }) {
     dom.diffPlot.hidden = false; // measured for its labels below
     const capped = range.capped ? " (99th percentile of |A − B|)" : "";
     dom.diffNote.textContent = `red: ${a.model} gives more influence, blue: ${b.model} does; scale ±${range.zmax.toPrecision(3)}${capped}`;
-    const labels = subscripted(tokensOf(a).strings);
+    const labels = labelsOf(tokensOf(a));
     const fig = mapFigure(diff, labels, {
       ...range,
       valueName: `${a.model} − ${b.model}`,

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.browser.helpers import api_trace, decode, wait_js
-from tests.browser.test_compare import open_compare, trace_props
+from tests.browser.helpers import api_trace, decode, figure, wait_js
+from tests.browser.test_compare import influence_ready, open_compare, trace_props
 from tests.browser.test_explore import MAIN, REPEATED, open_explore, z_matrix
 
 pytestmark = pytest.mark.browser
@@ -145,6 +145,17 @@ def test_compare_strip_groups_byte_tokens_too(page: Any, server: str) -> None:
     assert page.locator("#strip .tok").count() == len(
         api_trace(server, "transformer", BYTES)["tokens"]["ids"]
     )
+    # the axes of the maps, of the surprisal chart and of the influence maps name the pieces
+    # as Explore's do
+    wait_js(page, "document.querySelector('#surprisal-plot').data?.length === 2")
+    influence_ready(page)
+    for selector in ("#plot-transformer", "#plot-lstm", "#surprisal-plot", "#imap-transformer", "#diff-plot"):
+        layout = figure(page, selector)["layout"]["xaxis"]
+        ticks = dict(zip(layout["tickvals"], layout["ticktext"], strict=True))
+        assert ticks, selector
+        assert not any("\\x" in label for label in ticks.values()), (selector, ticks)
+        for t, label in {3: "é (1/2)", 4: "é (2/2)", 6: "日 (1/3)", 13: "😀 (4/4)"}.items():
+            assert ticks.get(t, label) == label, (selector, ticks)
 
 
 def test_explore_axes_tell_repeated_tokens_apart_like_compare(page: Any, server: str) -> None:
