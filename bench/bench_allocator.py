@@ -2,7 +2,8 @@
 ``MKL_DISABLE_FAST_MM=1`` (MKL keeps no work buffers per calling thread), and with that plus
 ``MALLOC_ARENA_MAX`` (fewer glibc arenas for the inference threads to spread over) or
 ``MALLOC_MMAP_THRESHOLD_=131072`` (glibc maps every allocation over 128 KB on its own and
-returns it when freed).
+returns it when freed), or with jemalloc in glibc's place (``LD_PRELOAD``, where Debian's
+libjemalloc2 is installed).
 
 Run: ``python bench/bench_allocator.py [--rounds 3] [--repeats 10] [--threads 32]``.
 
@@ -32,14 +33,21 @@ sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 LENGTHS = (16, 64, 256)
 MODELS = ("transformer", "lstm", "gru", "rnn")
 MKL = {"MKL_DISABLE_FAST_MM": "1"}
+# jemalloc (Debian's libjemalloc2), returning freed memory to the OS within a second
+JEMALLOC = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+JEMALLOC_ENV = {
+    "LD_PRELOAD": str(JEMALLOC),
+    "MALLOC_CONF": "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0",
+}
 SETTINGS = {
     "defaults": {},
     "MKL fast MM off": MKL,
     "+ 2 arenas": {**MKL, "MALLOC_ARENA_MAX": "2"},
     "+ 1 arena": {**MKL, "MALLOC_ARENA_MAX": "1"},
     "+ mmap over 128 KB": {**MKL, "MALLOC_MMAP_THRESHOLD_": "131072"},
+    **({"+ jemalloc": {**MKL, **JEMALLOC_ENV}} if JEMALLOC.is_file() else {}),
 }
-ALLOCATOR_VARS = ("MKL_DISABLE_FAST_MM", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")
+ALLOCATOR_VARS = ("MKL_DISABLE_FAST_MM", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", *JEMALLOC_ENV)
 
 
 def rss_mb() -> float:
