@@ -23,7 +23,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -50,17 +49,11 @@ SETTINGS = {
 ALLOCATOR_VARS = ("MKL_DISABLE_FAST_MM", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", *JEMALLOC_ENV)
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
-
-
 def measure(repeats: int, threads: int) -> dict[str, float]:
     """One process's numbers: median ms per timed cell, and RSS before/after the threads."""
-    from bench.bench_trace import passage, text_of_n_tokens
-    from models.influence import influence
+    from bench.bench_influence import median_s
+    from bench.bench_load import rss_mb
+    from bench.bench_trace import median_ms, passage, text_of_n_tokens
     from models.lm import load_model
 
     models = {name: load_model(name) for name in MODELS}
@@ -68,24 +61,13 @@ def measure(repeats: int, threads: int) -> dict[str, float]:
     tokenizer = models["transformer"].tokenizer
     texts = {n: text_of_n_tokens(tokenizer, source, n) for n in LENGTHS}
 
-    def median_ms(call: object) -> float:
-        call()  # type: ignore[operator]
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            call()  # type: ignore[operator]
-            times.append(time.perf_counter() - start)
-        return 1000 * statistics.median(times)
-
     out: dict[str, float] = {}
     for n, text in texts.items():
-        out[f"trace, 4 models, {n} tokens (ms)"] = sum(
-            median_ms(lambda m=m, t=text: m.trace(t)) for m in models.values()
-        )
-    out["influence, Transformer, 64 tokens (ms)"] = median_ms(
-        lambda: influence(models["transformer"], texts[64], method="gradient")
+        out[f"trace, 4 models, {n} tokens (ms)"] = sum(median_ms(m, text, repeats) for m in models.values())
+    out["influence, Transformer, 64 tokens (ms)"] = 1000 * median_s(
+        models["transformer"], texts[64], "gradient", repeats
     )
-    before = rss_mb()
+    before = rss_mb(os.getpid())
 
     def work(i: int) -> None:
         for j in range(8):
@@ -94,7 +76,7 @@ def measure(repeats: int, threads: int) -> dict[str, float]:
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(work, range(threads)))
     out[f"RSS before {threads} threads (MB)"] = before
-    out[f"RSS after {threads} threads (MB)"] = rss_mb()
+    out[f"RSS after {threads} threads (MB)"] = rss_mb(os.getpid())
     return out
 
 

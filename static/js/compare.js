@@ -391,7 +391,7 @@ async function renderSurprisal(res) {
       }),
     };
   });
-  const fig = surprisalFigure(labelled(tok, res.text).strings, series, {
+  const fig = surprisalFigure(axisLabels(tok.strings, tok.spans, res.text), series, {
     maxLabels: labelsThatFitWidth(dom.surprisalPlot, 80),
   });
   await surprisalPlot.render(fig, { filename: "attenzione-compare-surprisal", token: focus.current() });
