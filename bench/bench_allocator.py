@@ -29,24 +29,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
+from bench.bench_load import deployed_env  # noqa: E402
+
 LENGTHS = (16, 64, 256)
 MODELS = ("transformer", "lstm", "gru", "rnn")
 MKL = {"MKL_DISABLE_FAST_MM": "1"}
-# jemalloc (Debian's libjemalloc2), returning freed memory to the OS within a second
-JEMALLOC = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
-JEMALLOC_ENV = {
-    "LD_PRELOAD": str(JEMALLOC),
-    "MALLOC_CONF": "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0",
-}
+# jemalloc (Debian's libjemalloc2) as the image and scripts/serve.sh preload it, where installed
+SHIPPED = deployed_env()
+JEMALLOC_ENV = {k: SHIPPED[k] for k in ("LD_PRELOAD", "MALLOC_CONF") if "LD_PRELOAD" in SHIPPED}
 SETTINGS = {
     "defaults": {},
     "MKL fast MM off": MKL,
     "+ 2 arenas": {**MKL, "MALLOC_ARENA_MAX": "2"},
     "+ 1 arena": {**MKL, "MALLOC_ARENA_MAX": "1"},
     "+ mmap over 128 KB": {**MKL, "MALLOC_MMAP_THRESHOLD_": "131072"},
-    **({"+ jemalloc": {**MKL, **JEMALLOC_ENV}} if JEMALLOC.is_file() else {}),
+    **({"+ jemalloc (shipped)": {**MKL, **JEMALLOC_ENV}} if JEMALLOC_ENV else {}),
 }
-ALLOCATOR_VARS = ("MKL_DISABLE_FAST_MM", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", *JEMALLOC_ENV)
+ALLOCATOR_VARS = (
+    "MKL_DISABLE_FAST_MM",
+    "MALLOC_ARENA_MAX",
+    "MALLOC_MMAP_THRESHOLD_",
+    "LD_PRELOAD",
+    "MALLOC_CONF",
+)
 
 
 def measure(repeats: int, threads: int) -> dict[str, float]:

@@ -3,8 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# MKL keeps no work buffers per inference thread and glibc spreads them over two arenas, so memory
-# after load grows little with the concurrency (README, Reliability).
-export MKL_DISABLE_FAST_MM="${MKL_DISABLE_FAST_MM:-1}"
-export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
+# The image's allocator settings: jemalloc where it is installed (scripts/allocator-env.sh).
+# shellcheck source=scripts/allocator-env.sh
+source scripts/allocator-env.sh
 exec .venv/bin/attenzione serve "$@"
