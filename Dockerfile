@@ -94,11 +94,25 @@ RUN groupadd --gid 10001 attenzione \
     && useradd --uid 10001 --gid attenzione --home-dir /tmp --no-create-home \
         --shell /usr/sbin/nologin attenzione
 
+# jemalloc in glibc's place (LD_PRELOAD below): the server's memory stays flat under load and
+# the same whatever its concurrency (README, Reliability). Debian's libjemalloc2, installed
+# unless the base already has it, and linked at one path whatever the architecture. Not pinned
+# to a Debian revision: a security update would remove the pinned one from the mirror.
+# hadolint ignore=DL3008
+RUN if ! ls /usr/lib/*-linux-gnu/libjemalloc.so.2 >/dev/null 2>&1; then \
+        apt-get update \
+        && apt-get install --yes --no-install-recommends libjemalloc2 \
+        && apt-get clean && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && ln -s /usr/lib/*-linux-gnu/libjemalloc.so.2 /usr/local/lib/libjemalloc.so.2 \
+    && test -e /usr/local/lib/libjemalloc.so.2
+
 # HOME and TMPDIR point into /tmp, the one writable place (a tmpfs with --read-only).
 # ATTENZIONE_* are the app's settings (app/settings.py); HOST must be 0.0.0.0 in a container.
 # PORT is the port to listen on (ATTENZIONE_PORT, if set, wins).
-# MALLOC_MMAP_THRESHOLD_: glibc serves every allocation over 128 KB (tensors) by mmap and gives
-# it back to the OS when freed, so the server's memory returns after load (README, Reliability).
+# MKL_DISABLE_FAST_MM: MKL keeps no work buffers per calling thread. LD_PRELOAD, MALLOC_CONF:
+# jemalloc allocates, and gives freed memory back to the system within a second (a background
+# thread). Together they keep the server's memory after load flat (README, Reliability).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -111,7 +125,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8000 \
     ATTENZIONE_MODELS_DIR=/app/models/checkpoints \
     ATTENZIONE_LOG_LEVEL=info \
-    MALLOC_MMAP_THRESHOLD_=131072
+    MKL_DISABLE_FAST_MM=1 \
+    LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
+    MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0
 
 COPY --from=build /opt/venv /opt/venv
 

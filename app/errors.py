@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from models.errors import MissingPartError, OptionError, TextError
+from models.errors import MissingPartError, OptionError, TextError, TooLongError
 
 from .serialize import dumps
 
@@ -41,6 +41,15 @@ def problem_body(status: int, title: str, detail: str, kind: str, **extra: Any) 
         "detail": detail,
         **extra,
     }
+
+
+def text_facts(exc: TextError) -> dict[str, Any]:
+    """What a page needs to offer a way out of a text that is too long: the token count the
+    server used, the model's n_ctx and, where known, how many characters of the text fit."""
+    if not isinstance(exc, TooLongError):
+        return {}
+    facts = {"n_tokens": exc.n_tokens, "n_ctx": exc.n_ctx}
+    return facts if exc.fits_chars is None else {**facts, "fits_chars": exc.fits_chars}
 
 
 def problem_response(
@@ -86,7 +95,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TextError)
     async def _text(_: Request, exc: TextError) -> Response:
-        return problem_response(422, "Text cannot be traced", str(exc), "bad-text")
+        return problem_response(422, "Text cannot be traced", str(exc), "bad-text", **text_facts(exc))
 
     @app.exception_handler(OptionError)
     async def _option(_: Request, exc: OptionError) -> Response:

@@ -226,6 +226,13 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
+    n_tokens: int | None = Field(None, description="A text over the model's context: its length in tokens.")
+    n_ctx: int | None = Field(None, description="A text over the model's context: the most tokens it reads.")
+    fits_chars: int | None = Field(
+        None,
+        description="A text over the model's context: its first `fits_chars` characters (Unicode code "
+        "points) are the longest prefix, cut at a token boundary, with at most `n_ctx` tokens.",
+    )
 
 
 class CompareModelPublic(BaseModel):

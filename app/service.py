@@ -13,7 +13,7 @@ from models.spec import DEFAULT_TOP_K, MAX_TOP_K, registry_dict
 from models.tokenizer import Tokens
 from models.translation import TranslationModel
 
-from .errors import ProblemError, problem_body
+from .errors import ProblemError, problem_body, text_facts
 from .jsonfloat import round_floats
 from .registry import Entry, Model, Registry
 from .schemas import CompareRequest, InfluenceRequest, TraceOptions
@@ -228,23 +228,28 @@ def each_model(
     """Run ``one`` for each model; shared tokenisations are stated once. Each model applies
     its own limits: one that refuses the text (e.g. more tokens than its n_ctx) gets an
     ``error`` entry saying why, and the others run; only if every model refuses is the whole
-    request refused (``TextError``, a 422)."""
+    request refused: a 422 whose facts (``text_facts``) are those of the model that reads the
+    most, if the text is too long for every model."""
     tokenizations: dict[str, Any] = {}
     entries: list[dict[str, Any]] = []
-    errors: list[TextError] = []
+    errors: list[str] = []
+    longest: dict[str, Any] = {}  # the facts of the refusal with the largest n_ctx
     for i, m in enumerate(models):
         tok_key = tokenizer_id if m.tokenizer is models[0].tokenizer else f"{tokenizer_id}:{m.name}"
         try:
             tokens, entry = one(i, m)
         except TextError as exc:
-            errors.append(TextError(f"model {m.name!r}: {exc}"))
+            errors.append(f"model {m.name!r}: {exc}")
             tokens = m.tokenizer.encode(text)
-            problem = problem_body(422, f"Text cannot be {verb}", str(errors[-1]), "bad-text", n_ctx=m.n_ctx)
+            facts = {"n_ctx": m.n_ctx, **text_facts(exc)}
+            if "n_tokens" in facts and facts["n_ctx"] > longest.get("n_ctx", 0):
+                longest = facts
+            problem = problem_body(422, f"Text cannot be {verb}", errors[-1], "bad-text", **facts)
             entry = {"model": m.name, "family": m.spec.architecture, "error": problem}
         tokenizations.setdefault(tok_key, {"n_tokens": len(tokens), **tokens_payload(tokens)})
         entries.append({**entry, "tokenizer": tok_key})
     if len(errors) == len(models):
-        raise TextError("; ".join(map(str, errors)))
+        raise ProblemError(422, f"Text cannot be {verb}", "; ".join(errors), "bad-text", **longest)
     return tokenizations, entries
 
 

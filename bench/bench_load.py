@@ -4,7 +4,8 @@ the server's resident memory before and after each round.
 
 Run: ``python bench/bench_load.py [--requests 2000] [--connections 32] [--burst 300]
 [--rounds 3] [--models-dir DIR]``. The server is ``python -m app.cli serve`` (as deployed),
-with its defaults; every request has a text of its own, so the cache never answers. The mix:
+with its defaults and the image's allocator settings as ``scripts/serve.sh`` sets them
+(``deployed_env``: jemalloc where it is installed; the environment may override); every request has a text of its own, so the cache never answers. The mix:
 explore-page traces (f16, default parts) for the four models and compare requests.
 """
 
@@ -31,6 +32,26 @@ sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
 from models.checkpoint import CHECKPOINT_DIR  # noqa: E402
 from tests.server import free_port, stop, wait_ready  # noqa: E402
+
+ALLOCATOR_SCRIPT = ROOT / "scripts" / "allocator-env.sh"
+
+
+def deployed_env() -> dict[str, str]:
+    """The variables ``scripts/allocator-env.sh`` sets in an empty environment: the image's
+    allocator settings, as ``scripts/serve.sh`` starts the server on this machine."""
+    out = subprocess.run(
+        ["bash", "-c", 'source "$0" && env -0', str(ALLOCATOR_SCRIPT)],
+        env={},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {
+        k: v
+        for k, _, v in (item.partition("=") for item in out.split("\0") if item)
+        if k not in ("PWD", "SHLVL", "_")
+    }
+
 
 WORDS = [
     "the",
@@ -128,7 +149,12 @@ def main() -> int:
     args = parser.parse_args()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ATTENZIONE_MODELS_DIR": str(args.models_dir), "ATTENZIONE_LOG_LEVEL": "warning"}
+    env = {
+        **deployed_env(),  # as scripts/serve.sh sets them; the environment may override
+        **os.environ,
+        "ATTENZIONE_MODELS_DIR": str(args.models_dir),
+        "ATTENZIONE_LOG_LEVEL": "warning",
+    }
     cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     rows = []
     with (

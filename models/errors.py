@@ -34,9 +34,14 @@ class InvalidTextError(TextError):
 
 
 class TooLongError(TextError):
-    def __init__(self, n_tokens: int, n_ctx: int) -> None:
+    """More tokens than the model reads. ``fits_chars``, where known: the text's first
+    ``fits_chars`` characters are its longest prefix, cut at a token boundary, that the
+    model reads (what a page offers to trace instead)."""
+
+    def __init__(self, n_tokens: int, n_ctx: int, fits_chars: int | None = None) -> None:
         self.n_tokens = n_tokens
         self.n_ctx = n_ctx
+        self.fits_chars = fits_chars
         super().__init__(
             f"text is {n_tokens} tokens long but the model's context n_ctx is {n_ctx} tokens; "
             f"shorten it by at least {n_tokens - n_ctx} tokens"

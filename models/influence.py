@@ -42,9 +42,9 @@ from .trace import _frozen
 
 Method = Literal["gradient", "occlusion"]
 METHODS: tuple[Method, ...] = ("gradient", "occlusion")
-# The API refuses longer texts: the cost grows with T² (bench/bench_influence.py: the four
-# models take seconds at 64 tokens and minutes at 256 on this project's 2-core machine).
-MAX_INFLUENCE_TOKENS = 64
+# The API refuses longer texts: the cost grows with T² (bench/bench_influence.py times the four
+# models at 16 to 256 tokens).
+MAX_INFLUENCE_TOKENS = 128
 NEUTRAL_TEXT = ","  # occlusion's replacement token (see the module docstring)
 ROW_CHUNK = 16  # Transformer gradient rows per batched backward pass
 OCCLUSION_FLOATS = 1 << 23  # logits held at once by occlusion (32 MB of float32)
@@ -135,19 +135,20 @@ def occlusion_map(net: TracedNet, ids: Tensor, targets: Tensor, neutral_id: int)
     return values, base
 
 
-def influence(lm: LanguageModel, text: str, method: Method = "gradient") -> Influence:
+def influence(
+    lm: LanguageModel, text: str, method: Method = "gradient", max_tokens: int = MAX_INFLUENCE_TOKENS
+) -> Influence:
     """The influence map of every earlier token on every next-token prediction of ``text``.
 
     Raises ``EmptyTextError``, ``TooLongError`` (over the model's n_ctx),
-    ``InfluenceTooLongError`` (over ``MAX_INFLUENCE_TOKENS``) or ``ChoiceError`` (an unknown
-    method).
+    ``InfluenceTooLongError`` (over ``max_tokens``) or ``ChoiceError`` (an unknown method).
     """
     if method not in METHODS:
         raise ChoiceError("method", method, METHODS)
     tokens = lm.tokenizer.encode(text)
-    lm.check_length(len(tokens))
-    if len(tokens) > MAX_INFLUENCE_TOKENS:
-        raise InfluenceTooLongError(len(tokens), MAX_INFLUENCE_TOKENS)
+    lm.check_length(text, tokens)
+    if len(tokens) > max_tokens:
+        raise InfluenceTooLongError(len(tokens), max_tokens)
     ids = torch.tensor(tokens.ids, dtype=torch.long)
     targets = ids[1:]
     n_tokens = len(ids)

@@ -11,7 +11,7 @@ from .checkpoint import CHECKPOINT_DIR, TOKENIZER_FILE, load_net
 from .errors import EmptyTextError, TooLongError
 from .net import TracedNet
 from .spec import DEFAULT_TOP_K, ModelSpec
-from .tokenizer import Tokenizer
+from .tokenizer import Tokenizer, Tokens
 from .trace import Trace, make_trace
 
 
@@ -40,16 +40,18 @@ class LanguageModel:
     def n_params(self) -> int:
         return sum(p.numel() for p in self.net.parameters())
 
-    def check_length(self, n_tokens: int) -> None:
-        if n_tokens == 0:
+    def check_length(self, text: str, tokens: Tokens) -> None:
+        """``EmptyTextError``, or ``TooLongError`` saying how much of ``text`` (encoded as
+        ``tokens``) fits."""
+        if len(tokens) == 0:
             raise EmptyTextError()
-        if n_tokens > self.n_ctx:
-            raise TooLongError(n_tokens, self.n_ctx)
+        if len(tokens) > self.n_ctx:
+            raise TooLongError(len(tokens), self.n_ctx, self.tokenizer.prefix_chars(text, self.n_ctx, tokens))
 
     def trace(self, text: str, top_k: int = DEFAULT_TOP_K) -> Trace:
         """Tokenise ``text`` and return every internal of one forward pass."""
         tokens = self.tokenizer.encode(text)
-        self.check_length(len(tokens))
+        self.check_length(text, tokens)
         idx = torch.tensor([tokens.ids], dtype=torch.long)
         with torch.inference_mode():
             logits, internals = self.net.forward_trace(idx)

@@ -117,6 +117,20 @@ class Tokenizer:
     def encode_ids(self, text: str) -> list[int]:
         return list(self._encode(text).ids)
 
+    def prefix_chars(self, text: str, n: int, tokens: Tokens | None = None) -> int:
+        """The length in characters of the longest prefix of ``text`` that ends at a token
+        boundary and encodes to at most ``n`` tokens (0: none); ``tokens``: the text's own, if
+        the caller has them. A boundary inside a character (its UTF-8 bytes split over tokens)
+        is no boundary; the prefix is encoded again, as BPE need not cut a prefix where it cut
+        the whole."""
+        spans = (self.encode(text) if tokens is None else tokens).spans
+        for k in range(min(n, len(spans)), 0, -1):
+            end = spans[k - 1][1]
+            at_boundary = k == len(spans) or spans[k][0] >= end
+            if at_boundary and len(self.encode_ids(text[:end])) <= n:
+                return end
+        return 0
+
     def decode(self, ids: Iterable[int]) -> str:
         return b"".join(self._bytes[i] for i in ids).decode("utf-8", errors="replace")
 

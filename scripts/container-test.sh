@@ -23,6 +23,7 @@
 #  5. runs it with --network none --read-only --tmpfs /tmp --cap-drop ALL and probes it from
 #     inside (podman exec + tests/container/probe.py, standard library only): /healthz, /readyz
 #     with every model, traces, pages, the app's uid, the read-only root, no network;
+#     that the app process has jemalloc loaded;
 #     runs the image's HEALTHCHECK;
 #  6. runs it again through compose.yaml (podman-compose) with the port published on
 #     127.0.0.1, and probes it from the host;
@@ -200,6 +201,9 @@ echo "start to ready: $READY_S s"
 "${PODMAN[@]}" healthcheck run "$CTR" >/dev/null && echo "ok: the image's HEALTHCHECK reports healthy"
 RSS=$("${PODMAN[@]}" exec "$CTR" sh -c 'grep VmRSS /proc/1/status' | awk '{print int($2/1024)}')
 echo "app process memory after the probe: $RSS MB resident"
+if "${PODMAN[@]}" exec "$CTR" grep -q libjemalloc.so.2 /proc/1/maps; then
+    echo "ok: the app allocates with jemalloc (preloaded)"
+else echo "FAIL: jemalloc is not loaded in the app process" >&2; exit 1; fi
 t=$(date +%s.%N)
 quiet_podman stop -t 30 "$CTR" >/dev/null  # SIGTERM, then SIGKILL (exit 137) after 30 s
 STOP_S=$(secs "$t" "$(date +%s.%N)")

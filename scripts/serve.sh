@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# Allocations over 128 KB (tensors) go back to the OS when freed (README, Reliability).
-export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
+# The image's allocator settings: jemalloc where it is installed (scripts/allocator-env.sh).
+# shellcheck source=scripts/allocator-env.sh
+source scripts/allocator-env.sh
 exec .venv/bin/attenzione serve "$@"

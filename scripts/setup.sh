@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything Attenzione needs in ./.venv: Python 3.11, CPU torch 2.13.0 and the pinned
-# dependencies (pyproject.toml). `--dev` adds the test tools, Debian's chromium and, with npm,
-# the JavaScript linter/formatter (package.json; the app itself has no build step).
+# dependencies (pyproject.toml). `--dev` adds the test tools, Debian's chromium and libjemalloc2
+# and, with npm, the JavaScript linter/formatter (package.json; the app has no build step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,10 +21,14 @@ echo "==> plotly.js precompressed into build/assets (once)"
 .venv/bin/python -m app.assets
 
 if [ "${1:-}" = "--dev" ]; then
-  if ! command -v chromium >/dev/null; then
-    echo "==> installing Debian's chromium for the browser tests"
+  # Debian's chromium for the browser tests, libjemalloc2 for the allocator's (the image's).
+  missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  compgen -G "/usr/lib/*-linux-gnu/libjemalloc.so.2" >/dev/null || missing+=(libjemalloc2)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "==> installing Debian's ${missing[*]} for the tests"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
   chromium --version
   echo "==> npm ci (Biome, the JavaScript linter and formatter, pinned in package-lock.json)"

@@ -7,14 +7,29 @@
 
 const API = "/api/v1";
 
-/** An API problem (application/problem+json); `detail` is written for the user. */
+/** An API problem (application/problem+json); `detail` is written for the user, `problem`
+ * is the whole body (a text over a model's context: n_tokens, n_ctx, fits_chars). Status 0:
+ * no answer at all. */
 export class ApiError extends Error {
-  constructor(status, title, detail) {
+  constructor(status, title, detail, problem = {}) {
     super(detail);
     this.status = status;
     this.title = title;
     this.detail = detail;
+    this.problem = problem;
   }
+}
+
+/** Whether `err` says the server is down or overloaded (no answer, a proxy's 502/504, a
+ * 503), so that the same request may work later. */
+export const serverDown = (err) => [0, 502, 503, 504].includes(err?.status);
+
+/** The start of `text` that a model refusing it as too long would read: its first
+ * `fits_chars` characters (the server counts code points, not UTF-16 units); null when the
+ * problem says none. */
+export function fittingText(text, problem) {
+  const n = problem?.fits_chars;
+  return Number.isInteger(n) && n > 0 ? Array.from(text).slice(0, n).join("") : null;
 }
 
 async function request(path, options = {}) {
@@ -32,7 +47,7 @@ async function respond(path, { body, signal } = {}) {
 
 function problem(res, payload) {
   const title = payload?.title ?? `HTTP ${res.status}`;
-  return new ApiError(res.status, title, payload?.detail ?? res.statusText);
+  return new ApiError(res.status, title, payload?.detail ?? res.statusText, payload ?? {});
 }
 
 async function send(path, { body, signal }) {
@@ -197,6 +212,16 @@ export function pageUrl(page, params = {}) {
   }
   const q = query.toString();
   return PAGES[page] + (q ? `?${q}` : "");
+}
+
+/** The pages' nav links carrying what is shown over: the text to every page that takes
+ * one, `model` to Explore, and to Compare as the first model compared. */
+export function carriedLinks({ text, model = "" }) {
+  return {
+    explore: pageUrl("explore", { text, model }),
+    compare: pageUrl("compare", { text, models: model }),
+    learn: pageUrl("learn", { text }),
+  };
 }
 
 /* ---------- decoding (pure) ---------- */

@@ -27,6 +27,15 @@ export function defaultModel(catalog) {
   return availableModels(catalog)[0] ?? null;
 }
 
+/** The available models, other than `name`, that read a text of `nTokens` tokens as counted
+ * by `name`'s tokenizer (the same tokenizer: the same count), largest context last. */
+export function modelsThatFit(catalog, name, nTokens) {
+  const tokenizer = modelNamed(catalog, name)?.tokenizer;
+  return availableModels(catalog)
+    .filter((m) => m.name !== name && m.tokenizer === tokenizer && m.spec.n_ctx >= nTokens)
+    .sort((a, b) => a.spec.n_ctx - b.spec.n_ctx);
+}
+
 /** A registry part by name ({name, group, layout, default, label}). */
 export const registryPart = (catalog, name) => catalog.parts.find((p) => p.name === name);
 
@@ -51,6 +60,22 @@ export function describeModel(model) {
     : `${spec.n_layers} layers × ${spec.width} units`;
   return `${shape} · ${size} params · ${spec.n_ctx} ctx`;
 }
+
+/** A model's held-out numbers from its card: "68.7 ppl · 1.69 bits/char" ("" if none). */
+export function cardMetrics(model) {
+  const metrics = model?.card?.metrics ?? {};
+  const ppl = metrics.valid_perplexity;
+  const bpc = metrics.valid_bits_per_char;
+  return [
+    Number.isFinite(ppl) ? `${ppl.toFixed(1)} ppl` : null,
+    Number.isFinite(bpc) ? `${bpc.toFixed(2)} bits/char` : null,
+  ]
+    .filter(Boolean)
+    .join(" · ");
+}
+
+/** "held out: 68.7 ppl · 1.69 bits/char" from the model card, or "held out: not measured". */
+export const cardLine = (model) => `held out: ${cardMetrics(model) || "not measured"}`;
 
 /** "…/gru.json: model card is missing" -> "model card is missing" (the path goes in a tooltip). */
 export function shortReason(reason) {

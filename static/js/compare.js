@@ -1,17 +1,18 @@
 /**
  * The compare page, built around where 2-4 models differ on one text: one column each (its
  * first controller: attention where the model declares it, else its states; a model that
- * refuses the text shows why in its column), every model's surprisal per token on one chart,
- * the predictions table sortable by the gap in bits between models, with a threshold the
- * user sets; then the influence section (compareinfluence.js) and minimal pairs
- * (comparepair.js). A shared token focus runs through all of it.
+ * refuses the text shows why in its column), side by side or, where they would be too
+ * narrow to read, one large and the others as small multiples; every model's surprisal per
+ * token on one chart, the predictions table sortable by the gap in bits between models, with
+ * a threshold the user sets; then the influence section (compareinfluence.js) and minimal
+ * pairs (comparepair.js). A shared token focus runs through all of it.
  */
 
 import { fetchCompare, fetchCompareJson } from "./api.js";
-import { availableModels, modelNamed } from "./catalog.js";
-import { surprisalFigure } from "./comparefig.js";
+import { availableModels, cardLine, modelNamed } from "./catalog.js";
+import { fitTicks, surprisalFigure, thumbnail } from "./comparefig.js";
 import { createInfluence } from "./compareinfluence.js";
-import { PAIR_SAMPLES, sortRows, subscripted, tokenBits, withGaps } from "./comparemath.js";
+import { largeColumn, MIN_CELL_PX, PAIR_SAMPLES, sortRows, tokenBits, withGaps } from "./comparemath.js";
 import { createPair } from "./comparepair.js";
 import { controllersFor } from "./controllers/index.js";
 import { download, el, fillSelect, showError } from "./dom.js";
@@ -19,6 +20,7 @@ import { colourAt, inkFor, toCsv } from "./figures.js";
 import { openPage } from "./page.js";
 import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
 import { createLane } from "./state.js";
+import { axisLabels, tokenPieces } from "./tokentext.js";
 import { explain, term, VIEW_TERMS } from "./tooltip.js";
 import { comparisonRows, mapToken } from "./views.js";
 
@@ -31,6 +33,9 @@ const SCHEMA = {
   part: { type: "string", fallback: "h" },
   gap: { type: "number", fallback: 2 }, // bits: a gap above it marks a disagreement
   order: { type: "string", fallback: "position" }, // the table's order: "position" or "gap"
+  // the columns' maps: a name: that one large, the others small; "all": side by side; "":
+  // side by side where each map gives a token MIN_CELL_PX across, else the first one large
+  cmap: { type: "string", fallback: "" },
   imethod: { type: "string", fallback: "gradient" },
   imap: { type: "string", fallback: "" }, // "": every influence map side by side; a name: that one large
   rollout: { type: "bool", fallback: true },
@@ -57,8 +62,12 @@ const page = openPage({
     "surprisal-plot",
     "gap",
     "order",
+    "cmap",
+    "cmap-note",
   ],
   copied: "Link copied: it restores this text, the models and the view.",
+  pushed: ["models", "view", "layer", "head", "part"], // Back/Forward steps through these (and the texts traced)
+  carry: (st) => ({ text: st.text, model: st.models[0] }),
   run: {
     blocked: (st) =>
       st.models.length < 2
@@ -70,15 +79,16 @@ const page = openPage({
     request: (st, signal) =>
       fetchCompare({ models: st.models, text: st.text, parts: partsFor(st), top_k: catalog.default_top_k }, signal),
     render: (res) => {
-      // each model's response with its tokens (repeated ones told apart), read as a trace by
+      // each model's response with its tokens labelled as on the axes, read as a trace by
       // the controllers; a model that refused the text (over its n_ctx) keeps its `error`
-      const columns = res.models.map((m) => ({ ...m, tokens: labelled(res.tokenizations[m.tokenizer]) }));
+      const columns = res.models.map((m) => ({ ...m, tokens: labelled(res.tokenizations[m.tokenizer], res.text) }));
       store.set({ trace: { ...res, columns } });
       return render();
     },
     done: (res, ms) => `${primary(res).n_tokens} tokens · ${res.models.length} models · ${ms} ms`,
     clear,
     busy: "columns",
+    shows: ["strip", "surprisal-plot", "pred-table", "columns", "influence"],
   },
 });
 const { store, focus, dom, strip } = page;
@@ -87,6 +97,7 @@ let catalog = null;
 let rows = [];
 const made = new Map(); // model name -> its controllers
 const plots = new Map(); // model name -> the plot of its column
+let large = null; // the column shown large (the others small), or null: side by side
 const traced = (res) => res.columns.filter((m) => !m.error);
 const surprisalPlot = createPlot(dom.surprisalPlot, {
   hover: (p) => focus.hover(p.x, surprisalPlot),
@@ -100,8 +111,9 @@ const lane = createLane();
 const influence = createInfluence({ store, focus, lane, catalog: () => catalog });
 const pair = createPair({ store, lane });
 
-/** Tokens with display labels in which repeated tokens are told apart (a subscript). */
-const labelled = (tok) => ({ ...tok, strings: subscripted(tok.strings) });
+/** Tokens with the plots' labels: byte pieces as the character they form ("é (1/2)"),
+ * repeated labels told apart by a subscript, as on Explore. */
+const labelled = (tok, text) => ({ ...tok, strings: axisLabels(tok.strings, tok.spans, text) });
 
 /** A column's controller: the model's first (attention where it has it, else states). */
 function columnController(name) {
@@ -146,6 +158,7 @@ function pointer(name) {
     },
     unhover: () => focus.hover(null, plots.get(name)),
     click(point) {
+      if (large !== null && name !== large) return store.set({ cmap: name }); // a small one: enlarge it
       const v = column(name);
       if (v) focus.select(v.toPrimary(v.c.click(v.trace, v.st, "main", point).token), v.plot);
     },
@@ -161,9 +174,27 @@ for (const [id, key, int] of [
   ["head", "head", true],
   ["part", "part", false],
   ["order", "order", false],
+  ["cmap", "cmap", false],
 ]) {
   dom[id].addEventListener("change", () => store.set({ [key]: int ? Number(dom[id].value) : dom[id].value }));
 }
+dom.columns.addEventListener("click", (ev) => {
+  const name = ev.target.closest("button.enlarge")?.dataset.model;
+  if (name !== undefined) store.set({ cmap: name });
+});
+// tick labels are fitted to the charts' sizes when drawn: draw again when the window changes
+// them (and the columns' layout with them)
+let resized = 0;
+window.addEventListener("resize", () => {
+  clearTimeout(resized);
+  resized = setTimeout(() => {
+    const st = store.get();
+    if (!st.trace) return;
+    renderColumns();
+    renderSurprisal(st.trace);
+    influence.changed(st, new Set());
+  }, 150);
+});
 dom.gap.addEventListener("input", () => {
   const v = Number(dom.gap.value);
   if (dom.gap.value !== "" && Number.isFinite(v) && v >= 0) store.set({ gap: v });
@@ -177,7 +208,7 @@ async function start() {
     .get()
     .models.filter((n) => usable.includes(n))
     .slice(0, MAX_MODELS);
-  if (chosen.length < 2) chosen = defaultPair();
+  if (chosen.length < 2) chosen = [...new Set([...chosen, ...defaultPair(chosen[0])])].slice(0, 2);
   store.set({ models: chosen });
   renderModelBoxes();
   syncControls();
@@ -187,12 +218,16 @@ async function start() {
 }
 
 /** A model with attention and one without, if there are both: the comparison the app is
- * about; else the first two available. */
-function defaultPair() {
+ * about; else the first two available. Given `first` (a model another page showed), it and
+ * a model of the other kind. */
+function defaultPair(first) {
   const usable = availableModels(catalog);
   const attends = (m) => m.spec.attention.length > 0;
-  const pair = [usable.find(attends), usable.find((m) => !attends(m))].filter(Boolean);
-  return [...new Set([...pair, ...usable].map((m) => m.name))].slice(0, 2);
+  const given = usable.find((m) => m.name === first);
+  const pair = given
+    ? [given, usable.find((m) => attends(m) !== attends(given))]
+    : [usable.find(attends), usable.find((m) => !attends(m))];
+  return [...new Set([...pair.filter(Boolean), ...usable].map((m) => m.name))].slice(0, 2);
 }
 
 const TABLE_KEYS = ["gap", "order"];
@@ -234,6 +269,16 @@ function renderModelBoxes() {
   );
 }
 
+/** The columns' layout select: side by side, or one model large. */
+function fillLayout(names, shown) {
+  const options = names.map((n) => ({ value: n, label: `${n} large, others small` }));
+  fillSelect(
+    dom.cmap,
+    [{ value: "all", label: "all side by side" }, ...options],
+    names.includes(shown) ? shown : "all",
+  );
+}
+
 const numbered = (n) => Array.from({ length: n }, (_, i) => ({ value: i, label: `${i}` }));
 
 function syncControls(st = store.get()) {
@@ -262,6 +307,7 @@ function syncControls(st = store.get()) {
   explain(dom.part, dom.part.value);
   if (Number(dom.gap.value) !== st.gap) dom.gap.value = String(st.gap);
   dom.order.value = st.order;
+  fillLayout(st.models, st.models.includes(st.cmap) ? st.cmap : large);
   influence.syncControls(st);
 }
 
@@ -271,21 +317,12 @@ function clear() {
   plots.clear();
   for (const node of [dom.columns, dom.predTable]) node.replaceChildren();
   delete dom.columns.dataset.shows;
+  dom.columns.classList.remove("one");
+  large = null;
+  dom.cmapNote.textContent = "";
   surprisalPlot.purge();
   dom.surprisalPlot.hidden = true;
   influence.clear();
-}
-
-/** "held out: 68.7 ppl · 1.69 bits/char" from the model card, or "not measured". */
-function cardLine(name) {
-  const metrics = modelNamed(catalog, name)?.card?.metrics ?? {};
-  const ppl = metrics.valid_perplexity;
-  const bpc = metrics.valid_bits_per_char;
-  const known = [
-    Number.isFinite(ppl) ? `${ppl.toFixed(1)} ppl` : null,
-    Number.isFinite(bpc) ? `${bpc.toFixed(2)} bits/char` : null,
-  ].filter(Boolean);
-  return `held out: ${known.length ? known.join(" · ") : "not measured"}`;
 }
 
 /** A column: the model's name, its card's held-out numbers, and its plot or its refusal. */
@@ -294,8 +331,13 @@ function columnNode(m) {
     "header",
     {},
     el("h2", {}, m.model),
-    el("span", { class: "card-metrics", title: "from the model card" }, cardLine(m.model)),
+    el("span", { class: "card-metrics", title: "from the model card" }, cardLine(modelNamed(catalog, m.model))),
     el("span", { class: "muted" }, ""),
+    el(
+      "button",
+      { type: "button", class: "enlarge", "data-model": m.model, title: `Show ${m.model} large` },
+      "enlarge",
+    ),
   );
   if (m.error) {
     const reason = el(
@@ -316,7 +358,8 @@ async function render() {
   const res = store.get().trace;
   const tok = primary(res);
   dom.count.textContent = `(${tok.n_tokens} tokens)`;
-  strip.show(tok.strings, [], res); // colours differ per model: see the table
+  const pieces = tokenPieces(tok.strings, tok.spans, res.text); // byte pieces shown as characters
+  strip.show(tok.strings, [], res, { pieces, ids: tok.ids }); // colours differ per model: see the table
   if (focus.selected() >= tok.strings.length) focus.select(null, null);
   const signature = res.models.map((m) => `${m.model}${m.error ? "!" : ""}`).join();
   if (dom.columns.dataset.shows !== signature) {
@@ -348,15 +391,41 @@ async function renderSurprisal(res) {
       }),
     };
   });
-  const fig = surprisalFigure(subscripted(tok.strings), series, {
+  const fig = surprisalFigure(axisLabels(tok.strings, tok.spans, res.text), series, {
     maxLabels: labelsThatFitWidth(dom.surprisalPlot, 80),
   });
   await surprisalPlot.render(fig, { filename: "attenzione-compare-surprisal", token: focus.current() });
 }
 
-/** Each model's view at the chosen layer/head (clamped to what the model has). */
+/** Lay the columns out side by side, or one large and the others small (the page's `cmap`,
+ * or, unless it says "all", when side by side a token would get under MIN_CELL_PX). */
+function arrange(res) {
+  const st = store.get();
+  const names = traced(res)
+    .map((m) => m.model)
+    .filter((n) => plots.has(n));
+  dom.columns.classList.remove("one"); // side by side, to measure the width a map gets there
+  const width = Math.min(...names.map((n) => plots.get(n).node.clientWidth));
+  const n = Math.max(...traced(res).map((m) => m.tokens.n_tokens));
+  large = largeColumn(st.cmap, names, width, n);
+  dom.columns.classList.toggle("one", large !== null);
+  for (const col of dom.columns.children) {
+    col.classList.toggle("large", large !== null && col.dataset.model === large);
+    col.classList.toggle("small", large !== null && col.dataset.model !== large);
+  }
+  fillLayout(st.models, large);
+  const auto = large !== null && large !== st.cmap;
+  dom.cmapNote.textContent =
+    large === null
+      ? ""
+      : `${auto ? `${n} tokens: side by side a token would get under ${MIN_CELL_PX} px. ` : ""}Click a small map to enlarge it.`;
+}
+
+/** Each model's view at the chosen layer/head (clamped to what the model has): the large
+ * and side-by-side ones labelled every k-th token as fits, the small ones bare. */
 async function renderColumns() {
   const res = store.get().trace;
+  arrange(res);
   await Promise.all(
     res.columns.map(async (trace, k) => {
       const col = dom.columns.children[k];
@@ -376,8 +445,11 @@ async function renderColumns() {
       fig.layout.title.text = fig.layout.title.text
         .replace(" (Abnar & Zuidema 2020)", "")
         .replace(" (rows need not sum to 1)", "");
-      await v.plot.render(fig, {
+      const small = large !== null && trace.model !== large;
+      const shown = small ? thumbnail(fig) : fitTicks(fig, trace.tokens.strings, node.clientWidth, node.clientHeight);
+      await v.plot.render(shown, {
         filename: `attenzione-compare-${trace.model}`,
+        toolbar: !small,
         token: toModel(res, trace, focus.current()),
       });
     }),

@@ -87,6 +87,60 @@ export function surprisalFigure(labels, series, opts = {}) {
   };
 }
 
+// Slanted 11 px labels clear each other ~12.7 px apart (11 / sin 60°), level ones ~13 px:
+// a label every 14 px, with room for the plot area's estimate being a pixel or two long.
+export const MIN_TICK_PX = 14;
+const COLORBAR_PX = 96; // a heatmap's colour bar with its tick labels and title, as drawn (80-95 px)
+
+/** The plot area of `fig` in a `width` x `height` box: less its margins and colour bar, and
+ * square (the shorter side) when y is anchored to x. */
+export function plotArea(fig, width, height) {
+  const m = fig.layout.margin;
+  const bar = fig.data.some((d) => d.type === "heatmap" && d.showscale !== false) ? COLORBAR_PX : 0;
+  const across = Math.max(0, width - m.l - m.r - bar);
+  const down = Math.max(0, height - m.t - m.b);
+  const side = Math.min(across, down);
+  return fig.layout.yaxis?.scaleanchor === "x" ? { width: side, height: side } : { width: across, height: down };
+}
+
+/**
+ * `fig` (a map with tokens along x, and along y too when its highlight runs along both)
+ * with every k-th token labelled, k from the px a token gets in a `width` x `height` box,
+ * so that no two labels collide. `labels`: the tokens of its axes.
+ */
+export function fitTicks(fig, labels, width, height) {
+  const area = plotArea(fig, width, height);
+  const idx = labels.map((_, i) => i);
+  const along = (px) => tokenTicks(labels, idx, Math.max(1, Math.floor(px / MIN_TICK_PX)));
+  const both = fig.highlight?.some((h) => h.along === "both");
+  const { xaxis, yaxis } = fig.layout;
+  return {
+    ...fig,
+    layout: {
+      ...fig.layout,
+      xaxis: { ...xaxis, ...along(area.width) },
+      yaxis: both ? { ...yaxis, ...along(area.height) } : yaxis,
+    },
+  };
+}
+
+/** `fig` as a small multiple: the map alone, without labels, titles, notes or colour bar. */
+export function thumbnail(fig) {
+  const bare = (axis) => ({ ...axis, tickvals: [], ticktext: [], title: { text: "" } });
+  return {
+    ...fig,
+    data: fig.data.map((d) => ({ ...d, showscale: false })),
+    layout: {
+      ...fig.layout,
+      title: { ...fig.layout.title, text: "" },
+      annotations: [],
+      margin: { t: 4, r: 4, b: 4, l: 4 },
+      xaxis: bare(fig.layout.xaxis),
+      yaxis: bare(fig.layout.yaxis),
+    },
+  };
+}
+
 /**
  * One T x T map: row t the prediction made at token t, column s an earlier token.
  * Options: zmin, zmax (the colour range, shared by the caller), diverging (default true),
@@ -100,7 +154,7 @@ export function mapFigure(matrix, labels, opts = {}) {
   const z = matrix.map((row, t) => Array.from(row, (v, s) => (s > t || !Number.isFinite(v) ? null : v)));
   const valueName = opts.valueName ?? "influence";
   const small = Boolean(opts.small);
-  const ticks = small ? { tickvals: [], ticktext: [] } : tokenTicks(labels, idx, opts.maxLabels);
+  const ticks = tokenTicks(labels, idx, opts.maxLabels);
   const trace = {
     type: "heatmap",
     z,
@@ -110,24 +164,19 @@ export function mapFigure(matrix, labels, opts = {}) {
     zmax: opts.zmax,
     colorscale: opts.diverging === false ? SEQUENTIAL : DIVERGING,
     hoverongaps: false,
-    showscale: !small && opts.showScale !== false,
+    showscale: opts.showScale !== false,
     colorbar: { title: { text: valueName, side: "right" }, thickness: 10, len: 0.85 },
     text: z.map((row, t) => row.map((_, s) => `predicting after ${labels[t]}<br>from ${labels[s]}`)),
     hovertemplate: `%{text}<br>${valueName} %{z:.4g}<extra></extra>`,
   };
-  const axis = (title) => ({
-    ...slanted(ticks, n),
-    title: small ? undefined : { text: title, font: { size: 11 } },
-  });
-  const layout = base(small ? "" : (opts.title ?? ""), {
-    margin: small
-      ? { t: 4, r: 4, b: 4, l: 4 }
-      : {
-          t: 28,
-          r: 6,
-          b: bottom(ticks.ticktext),
-          l: Math.min(110, 16 + 7 * Math.max(3, ...ticks.ticktext.map((s) => s.length))),
-        },
+  const axis = (title) => ({ ...slanted(ticks, n), title: { text: title, font: { size: 11 } } });
+  const layout = base(opts.title ?? "", {
+    margin: {
+      t: 28,
+      r: 6,
+      b: bottom(ticks.ticktext),
+      l: Math.min(110, 16 + 7 * Math.max(3, ...ticks.ticktext.map((s) => s.length))),
+    },
     plot_bgcolor: "#eef0f3",
     xaxis: { ...axis("earlier token s"), constrain: "domain" },
     yaxis: {
@@ -138,7 +187,8 @@ export function mapFigure(matrix, labels, opts = {}) {
       constrain: "domain",
     },
   });
-  return { data: [trace], layout, highlight: [{ xref: "x", yref: "y", index: idx, along: "both", extent: n }] };
+  const fig = { data: [trace], layout, highlight: [{ xref: "x", yref: "y", index: idx, along: "both", extent: n }] };
+  return small ? thumbnail(fig) : fig;
 }
 
 /**

@@ -9,11 +9,12 @@
 
 import { fetchInfluence } from "./api.js";
 import { modelNamed } from "./catalog.js";
-import { MODEL_COLOURS, mapFigure, profileFigure } from "./comparefig.js";
-import { differenceMap, fullRollout, logProfile, meanByDistance, sharedRange, subscripted } from "./comparemath.js";
+import { fitTicks, MODEL_COLOURS, mapFigure, profileFigure } from "./comparefig.js";
+import { differenceMap, fullRollout, logProfile, meanByDistance, sharedRange } from "./comparemath.js";
 import { byIds, el, fillSelect } from "./dom.js";
 import { createPlot } from "./plot.js";
 import { probesOf } from "./stepmath.js";
+import { axisLabels } from "./tokentext.js";
 import { mapToken } from "./views.js";
 
 const KEYS = ["imethod", "imap", "rollout", "diffa", "diffb"];
@@ -32,12 +33,9 @@ const IDS = [
   "profile-note",
 ];
 
-/** Token labels that fit along a square map drawn in `node`: its side is the smaller of the
- * box's width and height less the margins the labels take; ~15 px a label. */
-function labelsOnSquare(node) {
-  const side = Math.min(node.clientWidth - 120, node.clientHeight - 140);
-  return Math.max(4, Math.floor(side / 15));
-}
+/** A map `fig` in `node`, labelled every k-th token as fits (small ones are bare). */
+const fitted = (fig, labels, node) =>
+  fig.layout.xaxis.tickvals.length ? fitTicks(fig, labels, node.clientWidth, node.clientHeight) : fig;
 
 export function createInfluence({ store, focus, lane, catalog }) {
   const dom = byIds(IDS);
@@ -138,6 +136,8 @@ export function createInfluence({ store, focus, lane, catalog }) {
     const { res, inf } = shown;
     const ok = inf.models.filter((m) => m.influence);
     const tokensOf = (m) => inf.tokenizations[m.tokenizer];
+    // axis labels as on the other maps: byte pieces as their character, repeats subscripted
+    const labelsOf = (tokens) => axisLabels(tokens.strings, tokens.spans, res.text);
     const range = sharedRange(ok.map((m) => m.influence));
     const large = ok.some((m) => m.model === st.imap) ? st.imap : "";
     const refusals = inf.models.filter((m) => m.error).map((m) => `${m.model}: ${m.error.detail}`);
@@ -177,8 +177,7 @@ export function createInfluence({ store, focus, lane, catalog }) {
             : tokensOf(s.m);
         cell.toPrimary = (i) => mapToken(i, tokens.spans, primary.spans);
         cell.toLocal = (t) => mapToken(t, primary.spans, tokens.spans);
-        const labels = subscripted(tokens.strings);
-        const maxLabels = labelsOnSquare(cell.plot.node);
+        const labels = labelsOf(tokens);
         const fig =
           s.kind === "rollout"
             ? mapFigure(rolloutOf(s.att), labels, {
@@ -188,19 +187,21 @@ export function createInfluence({ store, focus, lane, catalog }) {
                 valueName: "rollout",
                 title: `${s.model}: rollout, all layers`,
                 small,
-                maxLabels,
               })
             : mapFigure(s.m.influence, labels, {
                 ...range,
                 valueName: inf.method === "gradient" ? "grad × input" : "Δ log p",
                 title: `${s.model}: ${inf.method}`,
                 small,
-                maxLabels,
               });
-        return cell.plot.render(fig, { filename: `attenzione-${s.id}`, token: cell.toLocal(focus.current()) });
+        return cell.plot.render(fitted(fig, labels, cell.plot.node), {
+          filename: `attenzione-${s.id}`,
+          token: cell.toLocal(focus.current()),
+          toolbar: !small,
+        });
       }),
     );
-    await Promise.all([drawDifference(st, ok, tokensOf), drawProfiles(ok, inf.method)]);
+    await Promise.all([drawDifference(st, ok, tokensOf, labelsOf), drawProfiles(ok, inf.method)]);
     status("ready");
   }
 
@@ -238,14 +239,15 @@ export function createInfluence({ store, focus, lane, catalog }) {
     entry.plot = createPlot(node, {
       hover: (p) => focus.hover(entry.toPrimary(p.y), entry.plot),
       unhover: () => focus.hover(null, entry.plot),
-      click: (p) => focus.select(entry.toPrimary(p.y), entry.plot),
+      // a click on a small map enlarges it, on another picks the token
+      click: (p) => (small ? store.set({ imap: s.model }) : focus.select(entry.toPrimary(p.y), entry.plot)),
     });
     cells.set(s.id, entry);
     return el("article", { class: cls, "data-model": s.model, "data-kind": s.kind }, header, node);
   }
 
   /** Model A − model B on a diverging scale of its own (symmetric about 0). */
-  async function drawDifference(st, ok, tokensOf) {
+  async function drawDifference(st, ok, tokensOf, labelsOf) {
     const [a, b] = pickPair(st, ok);
     if (!a || !b) {
       dom.diffNote.textContent = "A difference map needs two models with an influence map.";
@@ -263,13 +265,15 @@ export function createInfluence({ store, focus, lane, catalog }) {
     dom.diffPlot.hidden = false; // measured for its labels below
     const capped = range.capped ? " (99th percentile of |A − B|)" : "";
     dom.diffNote.textContent = `red: ${a.model} gives more influence, blue: ${b.model} does; scale ±${range.zmax.toPrecision(3)}${capped}`;
-    const fig = mapFigure(diff, subscripted(tokensOf(a).strings), {
+    const labels = labelsOf(tokensOf(a));
+    const fig = mapFigure(diff, labels, {
       ...range,
       valueName: `${a.model} − ${b.model}`,
       title: `Difference: ${a.model} − ${b.model}`,
-      maxLabels: labelsOnSquare(dom.diffPlot),
     });
-    await diffPlot.render(fig, { filename: `attenzione-influence-${a.model}-minus-${b.model}` });
+    await diffPlot.render(fitted(fig, labels, dom.diffPlot), {
+      filename: `attenzione-influence-${a.model}-minus-${b.model}`,
+    });
   }
 
   /** The two models of the difference map: the chosen ones if both have a map, else the

@@ -8,18 +8,8 @@
 
 import { layerHeads, rollout } from "./matrix.js";
 
-const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉";
-
-/** `n` written in subscript digits: 12 -> "₁₂". */
-export const subscript = (n) => String(n).replace(/\d/g, (d) => SUBSCRIPTS[Number(d)]);
-
-/** Token labels in which repeated tokens are told apart: every string that occurs more than
- * once gets its position as a subscript ("␣cat₁" … "␣cat₄"); the others stay as they are. */
-export function subscripted(strings) {
-  const counts = new Map();
-  for (const s of strings) counts.set(s, (counts.get(s) ?? 0) + 1);
-  return strings.map((s, t) => (counts.get(s) > 1 ? `${s}${subscript(t)}` : s));
-}
+// Repeated tokens are told apart by one helper, shared with Explore (tokentext.js).
+export { subscript, subscripted } from "./tokentext.js";
 
 const finite = (v) => typeof v === "number" && Number.isFinite(v);
 
@@ -247,4 +237,21 @@ export function wordProbability(spans, surprisalBits, start) {
 export function fullRollout(att) {
   const layers = Array.from({ length: att.shape[0] }, (_, l) => layerHeads(att, l));
   return rollout(layers);
+}
+
+// Side by side, a column's map must give a token at least this many px across to be read;
+// its margins, labels and colour bar take about MAP_FRAME_PX of its width.
+export const MIN_CELL_PX = 3;
+const MAP_FRAME_PX = 200;
+
+/**
+ * The column shown large, or null for all side by side. `choice`: the page's `cmap` (a
+ * model's name; "all": side by side; anything else: side by side where a token gets
+ * MIN_CELL_PX across in a column `width` px wide, else the first model large); `names`: the
+ * models with a map, in column order; `nTokens`: the longest tokenisation among them.
+ */
+export function largeColumn(choice, names, width, nTokens) {
+  if (names.includes(choice)) return choice;
+  const fits = (width - MAP_FRAME_PX) / Math.max(1, nTokens) >= MIN_CELL_PX;
+  return choice === "all" || names.length < 2 || fits ? null : names[0];
 }

@@ -36,15 +36,23 @@ export function fillSelect(select, options, value) {
   if (value !== undefined) select.value = String(value);
 }
 
-/** Show an API problem (its `detail` is written for the user), or clear with null. */
-export function showError(box, err) {
+/** Show an API problem (its `detail` is written for the user), or clear with null; `note`: a
+ * line under it, `actions`: buttons offering a way out ({id, label, run}). */
+export function showError(box, err, { note = null, actions = [] } = {}) {
   if (!err) {
     box.hidden = true;
     box.replaceChildren();
     return;
   }
   const title = err.title ?? "Something went wrong";
-  box.replaceChildren(el("strong", {}, title), " ", el("span", { class: "detail" }, err.detail ?? err.message));
+  const buttons = actions.map((a) => el("button", { type: "button", "data-action": a.id, onclick: a.run }, a.label));
+  box.replaceChildren(
+    el("strong", {}, title),
+    " ",
+    el("span", { class: "detail" }, err.detail ?? err.message),
+    note && el("p", { class: "note" }, note),
+    buttons.length ? el("div", { class: "actions" }, ...buttons) : null,
+  );
   box.hidden = false;
 }
 

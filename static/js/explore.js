@@ -8,14 +8,24 @@
  */
 
 import { fetchTrace, fetchTraceJson } from "./api.js";
-import { availableModels, defaultModel, describeModel, modelNamed, modelOptions } from "./catalog.js";
+import {
+  availableModels,
+  cardLine,
+  defaultModel,
+  describeModel,
+  modelNamed,
+  modelOptions,
+  modelsThatFit,
+} from "./catalog.js";
 import { activeController, controllersFor, normaliseView } from "./controllers/index.js";
 import { createBinder } from "./controls.js";
 import { afterPaint, download, el, fillSelect, showError } from "./dom.js";
-import { selectionShape, toCsv } from "./figures.js";
+import { selectionShape, sentPrecision, toCsv } from "./figures.js";
 import { openPage } from "./page.js";
 import { createPlot, labelsThatFit, labelsThatFitWidth } from "./plot.js";
+import { axisLabels, tokenPieces } from "./tokentext.js";
 import { explain, term, VIEW_TERMS } from "./tooltip.js";
+import { exportName, recordText } from "./views.js";
 import { keyboardGrid, renderPredictions } from "./widgets.js";
 
 const SCHEMA = {
@@ -28,9 +38,11 @@ const SCHEMA = {
   filter: { type: "string", fallback: "none" },
   k: { type: "int", fallback: 3 }, // the attention filter's "top k per row", not top_k predictions
   thr: { type: "number", fallback: 0.1 },
+  scale: { type: "string", fallback: "abs" }, // attention colours: "abs" 0–1, or "p99" capped
   token: { type: "int", fallback: -1 },
   sort: { type: "string", fallback: "index" },
   units: { type: "ints", fallback: [] },
+  unitnorm: { type: "bool", fallback: false }, // states: each unit scaled by its max |value|
 };
 
 const page = openPage({
@@ -39,6 +51,8 @@ const page = openPage({
     .split(" ")
     .concat(["dl-json", "dl-csv", "dl-png", "dl-svg"]),
   copied: "Link copied: it restores this text, model and view.",
+  pushed: ["model", "view", "layer", "head"], // Back/Forward steps through these (and the texts traced)
+  carry: (st) => ({ text: st.text, model: st.model }),
   run: {
     blocked: (st) => (st.text.trim() ? null : ""),
     busyText: (st) => `Tracing with ${st.model}…`,
@@ -56,7 +70,17 @@ const page = openPage({
       return `${trace.n_tokens} tokens · ${ms} ms${surprisal}`;
     },
     clear,
+    // a text too long for the model: switching to the smallest model that reads it all
+    actions: (err, st) =>
+      (Number.isInteger(err.problem?.n_tokens) ? modelsThatFit(catalog, st.model, err.problem.n_tokens) : [])
+        .slice(0, 1)
+        .map((m) => ({
+          id: "switch",
+          label: `Switch to ${m.name} (reads ${m.spec.n_ctx} tokens)`,
+          run: () => store.set(withModel(m.name)),
+        })),
     busy: "views",
+    shows: ["strip", "views", "predictions"],
   },
 });
 const { store, focus, dom, strip } = page;
@@ -78,13 +102,29 @@ const active = (st = store.get()) => activeController(controllers(st.model), st.
 const partsFor = (st) => [...(active(st)?.parts ?? []), "predictions"];
 const requestKey = (st) => `${st.model} ${partsFor(st).join()}`;
 
+const labelledTraces = new WeakMap(); // trace -> the same with its tokens as the axes write them
+
+/** The trace with the plots' token labels: byte pieces as the character they form, repeated
+ * tokens told apart by their position (tokentext.js); ids and spans unchanged. */
+function labelled(trace) {
+  if (!labelledTraces.has(trace)) {
+    const { strings, spans } = trace.tokens;
+    labelledTraces.set(trace, {
+      ...trace,
+      tokens: { ...trace.tokens, strings: axisLabels(strings, spans, trace.text) },
+    });
+  }
+  return labelledTraces.get(trace);
+}
+
 /** What the plots show now: {st, c, trace} when the trace shown is this model's and has
- * what the active controller draws; else null (a new trace is on its way). */
+ * what the active controller draws; else null (a new trace is on its way). `trace` has the
+ * plots' token labels. */
 function current() {
   const st = store.get();
   const c = active(st);
   const trace = st.trace;
-  return trace && c && trace.model === st.model && c.has(trace) ? { st, c, trace } : null;
+  return trace && c && trace.model === st.model && c.has(trace) ? { st, c, trace: labelled(trace) } : null;
 }
 
 /** A plot's pointer events: each asks the controller active now what the point means. */
@@ -172,7 +212,11 @@ function syncControls(st = store.get()) {
   const m = modelNamed(catalog, st.model);
   if (!m) return;
   dom.model.value = st.model;
-  dom.modelInfo.textContent = describeModel(m);
+  dom.modelInfo.replaceChildren(
+    describeModel(m),
+    el("br"),
+    el("span", { class: "card-metrics", title: "from the model card" }, cardLine(m)),
+  );
   const cs = controllers(st.model);
   const c = activeController(cs, st.view);
   const kinds = cs.map((x) => `${x.id}=${x.label}`).join("\n");
@@ -188,15 +232,22 @@ function syncControls(st = store.get()) {
   for (const input of dom.kindOptions.querySelectorAll("input")) input.checked = input.value === c?.id;
   for (const panel of document.querySelectorAll("[data-panel]")) {
     panel.hidden = panel.id !== c?.panel;
-    if (!panel.hidden) panel.querySelector("legend").textContent = c.label;
+    if (panel.hidden) continue;
+    const legend = panel.querySelector("legend");
+    legend.textContent = c.label;
+    explain(legend, glossaryKey(c)); // what "States and gates", "Attention"... mean
   }
   if (c) binder.sync(c, st);
   explain(document.getElementById("view"), VIEW_TERMS[st.view]); // the glossary's word on what each select shows
   explain(document.getElementById("part"), st.view);
 }
 
+/** The glossary's key for a controller: its one view ("resid"), else its kind ("states",
+ * "attention"). */
+const glossaryKey = (c) => (c.views.length === 1 ? c.views[0].value : c.id.split(":")[0]);
+
 /** A controller's name in the chooser, explained by the glossary when it has the term. */
-const kindLabel = (c) => (c.views.length === 1 ? term(c.views[0].value, c.label) : term(c.id.split(":")[0], c.label));
+const kindLabel = (c) => term(glossaryKey(c), c.label);
 
 function clear() {
   store.set({ trace: null });
@@ -216,7 +267,8 @@ async function render() {
   const strings = trace.tokens.strings;
   dom.views.hidden = false;
   dom.count.textContent = `(${trace.n_tokens} / ${modelNamed(catalog, st.model).spec.n_ctx} tokens)`;
-  strip.show(strings, trace.predictions.surprisal_bits, trace); // colours depend on the model too
+  const pieces = tokenPieces(strings, trace.tokens.spans, trace.text); // byte pieces shown as characters
+  strip.show(strings, trace.predictions.surprisal_bits, trace, { pieces, ids: trace.tokens.ids }); // colours depend on the model too
   if (focus.selected() >= strings.length) focus.select(null, null);
   performance.mark("attz-strip");
   const v = current();
@@ -226,14 +278,14 @@ async function render() {
     return onFocus(focus.current(), null);
   }
   const { c } = v;
-  const file = (name) => `attenzione-${st.model}-${name}`;
   dom.linesPlot.hidden = !c.lines; // before drawing, so the large map gets its final size
   dom.mainPlot.hidden = false;
-  const main = c.main(trace, st, fit(dom.mainPlot));
-  await plots.main.render(main.fig, { filename: file(main.name), token: focus.current() });
+  const main = c.main(v.trace, st, fit(dom.mainPlot));
+  const file = exportName({ model: st.model, ...main.record }); // what the view shows
+  await plots.main.render(main.fig, { filename: file, token: focus.current() });
   if (c.lines) {
-    const lines = c.lines(trace, st, fit(dom.linesPlot, 80));
-    await plots.lines.render(lines.fig, { filename: file(lines.name), token: focus.current() });
+    const lines = c.lines(v.trace, st, fit(dom.linesPlot, 80));
+    await plots.lines.render(lines.fig, { filename: `${file}-${lines.name}`, token: focus.current() });
   }
   performance.mark("attz-main");
   afterPaint(() => performance.mark("attz-painted")); // read by bench/bench_frontend.py
@@ -294,7 +346,9 @@ async function downloadTrace() {
   if (!st.trace) return;
   try {
     const json = await fetchTraceJson({ model: st.model, text: st.text, top_k: catalog.default_top_k });
-    download(`attenzione-${st.model}-trace.json`, "application/json", JSON.stringify(json));
+    const v = current();
+    const display = { model: st.model, ...(v ? v.c.main(v.trace, v.st).record : {}) }; // the view on the page
+    download(`${exportName(display)}-trace.json`, "application/json", JSON.stringify({ ...json, display }));
   } catch (err) {
     showError(dom.error, err);
   }
@@ -303,19 +357,15 @@ async function downloadTrace() {
 function downloadCsv() {
   const v = current();
   if (!v) return;
-  const { csv } = v.c.main(v.trace, v.st, fit(dom.mainPlot));
-  download(
-    `attenzione-${v.st.model}-${csv.name}.csv`,
-    "text/csv",
-    toCsv(csv.matrix, csv.rowLabels, csv.colLabels, csv.corner),
-  );
+  const { csv, record } = v.c.main(v.trace, v.st, fit(dom.mainPlot));
+  const shown = { model: v.st.model, ...record };
+  const sent = sentPrecision(v.trace); // no more digits than the server sent
+  const corner = `${csv.corner} · ${recordText(shown)} · ${sent.text}`;
+  download(`${exportName(shown)}.csv`, "text/csv", toCsv(csv.matrix, csv.rowLabels, csv.colLabels, corner, sent.round));
 }
 
 function downloadChart(format) {
-  if (!current()) return;
-  const gd = dom.mainPlot;
-  const size = { width: gd.clientWidth, height: gd.clientHeight };
-  Plotly.downloadImage(gd, { format, filename: `attenzione-${store.get().model}`, ...size });
+  if (current()) plots.main.download(format);
 }
 
 start();

@@ -84,35 +84,89 @@ function baseLayout(title, extra = {}) {
   };
 }
 
-/** A matrix's rows with masked (key after query) cells as null. */
-function maskCausal(matrix, index) {
-  return matrix.map((row, i) => Array.from(row, (v, j) => (index[j] > index[i] ? null : v)));
+// Cells a filter removed are drawn in their own colour, below the scale's zero, so they never
+// read as small weights: the colour bar gets a grey band labelled "filtered out".
+export const FILTERED_COLOUR = "#a6a6a6"; // neutral grey: on neither viridis nor the masked cells' #eef0f3
+const FILTERED_BAND = 0.08; // of the scale's height
+
+/**
+ * The colour scale of an attention map over [0, zmax]: `scale` "abs" (default) is the
+ * absolute 0–1 of a softmax weight, the same for every map; "p99" tops out at the 99th
+ * percentile of `values` (rows of numbers or null). With `filtered`, removed cells get the
+ * value `removed`, below 0, drawn grey. Returns {zmin, zmax, removed, colorscale, colorbar
+ * (ticks), capped, note}.
+ */
+export function attentionScale(values, { scale = "abs", filtered = false } = {}) {
+  const cap = scale === "p99" ? colourCap(values) : { zmax: 1, capped: false };
+  const { zmax } = cap;
+  const note = cap.capped ? `colours capped at the 99th percentile, ${zmax.toFixed(3)}` : "";
+  if (!filtered) return { zmin: 0, zmax, removed: null, colorscale: VIRIDIS, ticks: {}, capped: cap.capped, note };
+  const band = FILTERED_BAND * zmax;
+  const cut = band / (zmax + band);
+  const colorscale = [
+    [0, FILTERED_COLOUR],
+    [cut * 0.999, FILTERED_COLOUR],
+    ...VIRIDIS.map(([stop, colour]) => [cut + stop * (1 - cut), colour]),
+  ];
+  const steps = niceSteps(zmax);
+  const ticks = {
+    tickmode: "array",
+    tickvals: [-band / 2, ...steps],
+    ticktext: ["filtered out", ...steps.map((v) => String(Number(v.toPrecision(3))))],
+  };
+  return { zmin: -band, zmax, removed: -band, colorscale, ticks, capped: cap.capped, note };
+}
+
+/** About five round ticks from 0 to `top`. */
+function niceSteps(top) {
+  const raw = top / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? raw;
+  const out = [];
+  for (let v = 0; v <= top + step * 1e-9; v += step) out.push(Number(v.toFixed(12)));
+  return out;
+}
+
+/** `matrix` with masked (future) cells null and cells a filter removed (null in `matrix`,
+ * not masked) as `removed` (null: left null). */
+function shownCells(matrix, index, causal, removed) {
+  return matrix.map((row, i) =>
+    Array.from(row, (v, j) => (causal && index[j] > index[i] ? null : v === null ? removed : v)),
+  );
 }
 
 /**
  * One attention map. `matrix` rows are queries, columns keys, over the tokens `index`
- * (default all). Options: causal (blank the future), title, notes (a second title line),
- * zmax, valueName, square
- * (default true: square cells; false fills a wide box), maxLabels (tick labels per axis).
+ * (default all); cells a filter removed are null. Options: causal (blank the future), title,
+ * notes (a second title line), scale ("abs": 0–1; "p99": capped), filtered (a filter is on:
+ * removed cells grey), valueName, square (default true: square cells; false fills a wide
+ * box), maxLabels (tick labels per axis).
  */
 export function attentionFigure(matrix, strings, opts = {}) {
   const index = opts.index ?? matrix.map((_, i) => i);
-  const z = opts.causal ? maskCausal(matrix, index) : matrix.map((row) => Array.from(row));
+  const values = shownCells(matrix, index, opts.causal, null);
+  const colours = attentionScale(values, opts);
+  const z = opts.filtered ? shownCells(matrix, index, opts.causal, colours.removed) : values;
   const ticks = tokenTicks(strings, index, opts.maxLabels);
   const label = index.map((t) => `#${t} ${strings[t]}`);
-  const cap = opts.zmax ? { zmax: opts.zmax, capped: false } : colourCap(z);
+  const name = opts.valueName ?? "weight";
   const trace = {
     type: "heatmap",
     z,
     x: index.map((_, j) => j),
     y: index.map((_, i) => i),
-    colorscale: VIRIDIS,
-    zmin: 0,
-    zmax: cap.zmax,
+    colorscale: colours.colorscale,
+    zmin: colours.zmin,
+    zmax: colours.zmax,
     hoverongaps: false,
-    colorbar: { title: { text: opts.valueName ?? "weight", side: "right" }, thickness: 12, len: 0.9 },
-    text: z.map((row, i) => row.map((_, j) => `query ${label[i]}<br>key ${label[j]}`)),
-    hovertemplate: `%{text}<br>${opts.valueName ?? "weight"} %{z:.4f}<extra></extra>`,
+    colorbar: { title: { text: name, side: "right" }, thickness: 12, len: 0.9, ...colours.ticks },
+    text: values.map((row, i) =>
+      row.map((v, j) => {
+        const at = `query ${label[i]}<br>key ${label[j]}`;
+        return v === null ? `${at}<br>filtered out` : `${at}<br>${name} ${v.toFixed(4)}`;
+      }),
+    ),
+    hovertemplate: "%{text}<extra></extra>",
   };
   const axis = {
     ...ticks,
@@ -122,10 +176,9 @@ export function attentionFigure(matrix, strings, opts = {}) {
     ticklabeloverflow: "allow",
     tickfont: { size: 11 },
   };
-  const notes = [
-    ...(opts.notes ?? []),
-    cap.capped ? `colours capped at the 99th percentile, ${cap.zmax.toFixed(3)}` : "",
-  ].filter(Boolean);
+  const notes = [...(opts.notes ?? []), colours.note, opts.filtered ? "grey: removed by the filter" : ""].filter(
+    Boolean,
+  );
   const layout = baseLayout(opts.title ?? "Attention", {
     annotations: notes.length
       ? [
@@ -176,13 +229,20 @@ export function colourCap(z, q = 0.99) {
  * it renders in one pass and exports as one image. Cells are clickable (plotly_click
  * gives curveNumber = index into `cells`). `grid` tells the keyboard layer where each cell
  * sits: {nRows, nCols, margin, cells: [{row, col, x, y}]} with x, y the paper domains.
+ * `hint` (how to use the grid) follows the title on the page, not in exports
+ * (`exportLayout`: the layout keys an export replaces, exportFigure).
  */
 export function thumbnailGrid(cells, opts) {
-  const { nRows, nCols, rowLabels, colLabels, colorscale = VIRIDIS, title } = opts;
+  const { nRows, nCols, rowLabels, colLabels, colorscale = VIRIDIS, title, hint } = opts;
   const gap = 0.02;
   const data = [];
   const margin = { t: 46, r: 6, b: 6, l: 34 };
-  const layout = baseLayout(title, { margin, showlegend: false, annotations: [], shapes: [] });
+  const layout = baseLayout(hint ? `${title} · ${hint}` : title, {
+    margin,
+    showlegend: false,
+    annotations: [],
+    shapes: [],
+  });
   const grid = { nRows, nCols, margin: { ...margin }, cells: [] };
   cells.forEach((cell, k) => {
     const ax = k === 0 ? "" : String(k + 1);
@@ -228,7 +288,9 @@ export function thumbnailGrid(cells, opts) {
       showarrow: false,
     });
   });
-  return { data, layout, highlight: cells.map((c, k) => ({ ...c.highlight, cell: k })), grid };
+  const highlight = cells.map((c, k) => ({ ...c.highlight, cell: k }));
+  const exportLayout = { title: { ...layout.title, text: title } }; // exports leave out the hint
+  return { data, layout, highlight, grid, exportLayout };
 }
 
 /** An outline around thumbnail `cell` of a grid (the one shown large). */
@@ -262,24 +324,36 @@ export function poolFactor(n, cells = 64) {
 export function modelViewFigure(maps, opts = {}) {
   const n = maps[0][0].index.length;
   const pool = poolFactor(n);
-  const cells = maps.flatMap((heads, l) =>
-    heads.map(({ matrix, index }, h) => {
-      const z = maxPool(opts.causal ? maskCausal(matrix, index) : matrix, pool);
+  const shown = maps.map((heads) =>
+    heads.map(({ matrix, index }) => ({ matrix, index, values: shownCells(matrix, index, opts.causal, null) })),
+  );
+  // one scale for every thumbnail (and, on the absolute scale, for the large map too)
+  const colours = attentionScale(
+    shown.flatMap((heads) => heads.flatMap((m) => m.values)),
+    opts,
+  );
+  const cells = shown.flatMap((heads, l) =>
+    heads.map(({ matrix, values, index }, h) => {
+      // removed cells sit below 0: a block keeps its largest weight, grey only if all removed
+      const z = maxPool(opts.filtered ? shownCells(matrix, index, opts.causal, colours.removed) : values, pool);
       return {
         row: l,
         col: h,
         z,
-        zmin: 0,
-        zmax: colourCap(z).zmax,
+        zmin: colours.zmin,
+        zmax: colours.zmax,
         highlight: { index, pool, along: "both", extent: z.length },
       };
     }),
   );
   const note = pool > 1 ? ` (max-pooled ${pool}×${pool})` : "";
+  const range = colours.capped ? `colours 0–${colours.zmax.toFixed(3)} (99th percentile)` : "colours 0–1";
   return thumbnailGrid(cells, {
     nRows: maps.length,
     nCols: maps[0].length,
-    title: `All layers × heads${note} · click to enlarge`,
+    colorscale: colours.colorscale,
+    title: `All layers × heads${note} · ${range}${opts.filtered ? ", grey: filtered out" : ""}`,
+    hint: "click to enlarge",
     rowLabels: maps.map((_, l) => `L${l}`),
     colLabels: maps[0].map((_, h) => `H${h}`),
   });
@@ -287,29 +361,40 @@ export function modelViewFigure(maps, opts = {}) {
 
 /**
  * One recurrent state or gate as units x positions. `matrix` is [T][D]; `order` lists the
- * units top to bottom (default 0..D-1); `range` fixes the colour scale.
+ * units top to bottom (default 0..D-1); `range` fixes the colour scale. With `scaled` (the
+ * same [T][D] divided per unit, matrix.js scaleUnits) the colours show it and the hover the
+ * real value.
  */
 export function stateFigure(matrix, strings, opts = {}) {
   const D = matrix[0].length;
   const order = opts.order ?? Array.from({ length: D }, (_, u) => u);
-  const z = order.map((u) => matrix.map((row) => row[u]));
+  const shown = opts.scaled ?? matrix;
+  const z = order.map((u) => shown.map((row) => row[u]));
   const positions = matrix.map((_, t) => t);
   const xt = tokenTicks(strings, positions, opts.maxLabels);
   const stride = Math.max(1, Math.ceil(D / 12));
   const yvals = order.map((_, r) => r).filter((r) => r % stride === 0);
   const [zmin, zmax] = opts.range ?? [-1, 1];
   const name = opts.valueName ?? "value";
+  const real = opts.scaled ? { customdata: order.map((u) => matrix.map((row) => row[u])) } : {};
   const trace = {
     type: "heatmap",
     z,
+    ...real,
     x: positions,
     y: order.map((_, r) => r),
     colorscale: CIVIDIS,
     zmin,
     zmax,
-    colorbar: { title: { text: name, side: "right" }, thickness: 12, len: 0.9 },
+    colorbar: {
+      title: { text: opts.scaled ? `${name} ÷ its unit's max |${name}|` : name, side: "right" },
+      thickness: 12,
+      len: 0.9,
+    },
     text: z.map((row, r) => row.map((_, t) => `unit ${order[r]}<br>token #${t} ${strings[t]}`)),
-    hovertemplate: `%{text}<br>${name} %{z:.4f}<extra></extra>`,
+    hovertemplate: opts.scaled
+      ? `%{text}<br>${name} %{customdata:.4f} (%{z:.2f} of the unit's max |${name}|)<extra></extra>`
+      : `%{text}<br>${name} %{z:.4f}<extra></extra>`,
   };
   const layout = baseLayout(opts.title ?? name, {
     margin: { t: 30, r: 10, b: bottomMargin(xt.ticktext, false), l: 58 },
@@ -335,7 +420,7 @@ export function stateFigure(matrix, strings, opts = {}) {
 }
 
 /** Thumbnails of every recurrent part (columns) at every layer (rows); cell k is part
- * floor(k / layers), layer k % layers. */
+ * floor(k / layers), layer k % layers. Options: ranges (part -> [zmin, zmax]), note. */
 export function recurrentGridFigure(maps, opts = {}) {
   const parts = Object.keys(maps);
   const nLayers = maps[parts[0]].length;
@@ -357,12 +442,14 @@ export function recurrentGridFigure(maps, opts = {}) {
       };
     }),
   );
-  const note = pool > 1 || unitPool > 1 ? " (pooled)" : "";
+  const pooled = pool > 1 || unitPool > 1 ? " (pooled)" : "";
+  const note = opts.note ? `${pooled} · ${opts.note}` : pooled;
   return thumbnailGrid(cells, {
     nRows: nLayers,
     nCols: parts.length,
     colorscale: CIVIDIS,
-    title: `All states and gates${note} · click to enlarge`,
+    title: `All states and gates${note}`,
+    hint: "click to enlarge",
     rowLabels: maps[parts[0]].map((_, l) => `L${l}`),
     colLabels: parts,
   });
@@ -440,6 +527,16 @@ export function highlightShapes(highlight, t) {
     if (target.along === "both") shapes.push({ ...band, x0: span[0], x1: span[1], y0: q - 0.5, y1: q + 0.5, line });
     return shapes;
   });
+}
+
+/**
+ * The figure as exported: on white (the page's figures are transparent over the page), with
+ * its own shapes but not the page's marks (the focused token's outline, the selection frame),
+ * and `fig.exportLayout` applied (e.g. a title without its "click to enlarge" hint). Pure.
+ */
+export function exportFigure(fig) {
+  const layout = { ...fig.layout, ...fig.exportLayout, paper_bgcolor: "#ffffff", shapes: fig.layout.shapes ?? [] };
+  return { data: fig.data, layout };
 }
 
 /** A CSS colour for `value` on a [lo, hi] scale of [[stop, "#rrggbb"], ...]. */

@@ -72,6 +72,7 @@ const page = openPage({
       for (const s of [astrip, rstrip]) s.clear();
     },
     busy: "strip",
+    shows: ["strip"],
   },
 });
 const { store, focus, dom, strip } = page;

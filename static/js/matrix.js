@@ -97,7 +97,8 @@ export function hideFirstToken(m) {
   return { matrix: normaliseRows(cut), index: cut.map((_, i) => i + 1) };
 }
 
-/** Keep each row's k largest weights, zero the rest (ties keep the earlier key). */
+/** Keep each row's k largest weights; the rest are removed (null: drawn as "filtered out",
+ * not as a weight of 0). Ties keep the earlier key. */
 export function topKPerRow(m, k) {
   return m.map((row) => {
     const keep = new Set(
@@ -106,18 +107,19 @@ export function topKPerRow(m, k) {
         .slice(0, k)
         .map((p) => p[1]),
     );
-    return Array.from(row, (v, j) => (keep.has(j) ? v : 0));
+    return Array.from(row, (v, j) => (keep.has(j) ? v : null));
   });
 }
 
-/** Zero every weight below `threshold`. */
+/** Remove (null) every weight below `threshold`. */
 export function thresholdFilter(m, threshold) {
-  return m.map((row) => Array.from(row, (v) => (v >= threshold ? v : 0)));
+  return m.map((row) => Array.from(row, (v) => (v >= threshold ? v : null)));
 }
 
 /**
  * Apply the display options to an attention map: optionally hide the first token, then a
- * filter ({kind: "none"|"threshold"|"topk", value}). Returns {matrix, index}.
+ * filter ({kind: "none"|"threshold"|"topk", value}) that removes cells (null). Returns
+ * {matrix, index}.
  */
 export function prepareAttention(m, { hideFirst = false, filter = { kind: "none" } } = {}) {
   let matrix = m.map((row) => Array.from(row));
@@ -185,12 +187,39 @@ export function absMax(m) {
   return best;
 }
 
-/** CSV text of a matrix with row and column labels (quoted: tokens may hold commas). */
-export function toCsv(matrix, rowLabels, colLabels, corner = "") {
+/** Each unit (column) of a [T][D] state divided by its own largest |value| over the
+ * positions, so a unit that reaches the hundreds does not drown the others: every unit
+ * then spans at most [-1, 1]; an all-zero unit stays 0. */
+export function scaleUnits(m) {
+  const top = new Float64Array(m[0]?.length ?? 0);
+  for (const row of m) for (let u = 0; u < row.length; u++) top[u] = Math.max(top[u], Math.abs(row[u]));
+  return m.map((row) => Array.from(row, (v, u) => (top[u] > 0 ? v / top[u] : 0)));
+}
+
+/** CSV text of a matrix with row and column labels (quoted: tokens may hold commas);
+ * `format(v)` writes each number (default as it is), null an empty cell. */
+export function toCsv(matrix, rowLabels, colLabels, corner = "", format = (v) => v) {
   const q = (s) => `"${String(s).replace(/"/g, '""')}"`;
   const lines = [[q(corner), ...colLabels.map(q)].join(",")];
   matrix.forEach((row, i) => {
-    lines.push([q(rowLabels[i]), ...Array.from(row, (v) => (v === null ? "" : v))].join(","));
+    lines.push([q(rowLabels[i]), ...Array.from(row, (v) => (v === null ? "" : format(v)))].join(","));
   });
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The precision a trace's numbers were sent with (its request's `encoding` and `decimals`),
+ * so an export claims no more: {round(v), text}. JSON: the decimals sent; float16: 4
+ * significant digits (its 11 bits hold 3.3); u8 codes: 3.
+ */
+export function sentPrecision({ encoding, decimals }) {
+  if (encoding === "json") {
+    return { round: (v) => Number(v.toFixed(decimals)), text: `values as sent: ${decimals} decimals` };
+  }
+  const digits = encoding === "u8" ? 3 : 4;
+  const what = encoding === "u8" ? "8-bit codes" : "float16";
+  return {
+    round: (v) => Number(v.toPrecision(digits)),
+    text: `values as sent (${what}): ${digits} significant digits`,
+  };
 }

@@ -3,10 +3,13 @@
  * at once, while plotly.js is still parsing), the state store read from the URL, the token
  * focus and strip, the text box with its samples, length limit and legend, "Copy link",
  * and the run of a request: debounced while typing, stale ones aborted, with the status
- * line, the empty state and API errors shown the same way on every page.
+ * line, the empty state and API errors shown the same way on every page. A failed request
+ * keeps the last result on show, dimmed, with the way out the error allows (Retry, or the
+ * part of a too long text that fits). Back and Forward step through the texts traced and
+ * the page's `pushed` fields; the nav links carry the text (and the model) to the other pages.
  */
 
-import { fetchCatalog } from "./api.js";
+import { carriedLinks, fetchCatalog, fittingText, serverDown } from "./api.js";
 import { $, byIds, fillSelect, setStatus, showError } from "./dom.js";
 import { SURPRISAL_MAX } from "./figures.js";
 import { plotlyReady } from "./plot.js";
@@ -30,16 +33,28 @@ const COMMON_IDS = ["text-form", "text", "sample", "count", "status", "legend", 
  *   request(st, signal) -> Promise of the result (through api.js)
  *   render(result) -> Promise; draws it
  *   done(result, ms) the status line afterwards
- *   clear()      forget and hide what is shown (on the empty state and on errors)
+ *   clear()      forget and hide what is shown (on the empty state)
+ *   actions(err, st) more ways out of an error than page.js offers: [{id, label, run}]
  *   busy         the id of the element marked aria-busy meanwhile
+ *   shows        the ids of the elements showing a result (dimmed while it is stale)
  *
+ * `pushed`: the state fields whose change is a step of Back/Forward (besides the text);
+ * `carry(st)`: what the nav links take to the other pages ({text, model}).
  * `task` ("language-model" or "translation") picks the catalog's models the page offers.
  *
  * Returns {boot, store, focus, strip, dom, catalog (a promise: null after showing its
  * error), run (now), runSoon (debounced), start(onChange)}: `start` keeps the URL in step,
  * subscribes `onChange(state, changedKeys)` and, once plotly.js is there, runs.
  */
-export function openPage({ schema, ids = [], run: how, copied = "Link copied.", task = "language-model" }) {
+export function openPage({
+  schema,
+  ids = [],
+  run: how,
+  copied = "Link copied.",
+  task = "language-model",
+  pushed = [],
+  carry = (st) => ({ text: st.text }),
+}) {
   const boot = JSON.parse($("#boot").textContent);
   // The page's models: those of its task (a language-model page never offers a translator).
   const catalogRequest = fetchCatalog().then((c) => ({ ...c, models: c.models.filter((m) => m.task === task) }));
@@ -75,8 +90,18 @@ export function openPage({ schema, ids = [], run: how, copied = "Link copied.", 
     run: runner.run,
     runSoon: runner.soon,
     async start(onChange) {
-      syncUrl(store, schema);
+      const url = syncUrl(store, schema, { pushed, held: ["text"] });
+      runner.commit = url.commit;
       store.subscribe(onChange);
+      linkPages(store, carry);
+      window.addEventListener("popstate", () => {
+        const changed = url.restore();
+        if ("token" in schema && changed.has("token")) {
+          const t = store.get().token;
+          focus.select(t >= 0 ? t : null, null);
+        }
+        if (changed.has("text")) runner.run(); // at once: the text was traced before
+      });
       await plotlyReady;
       runner.run();
     },
@@ -113,10 +138,34 @@ function wireText(store, dom, focus, boot, run, copied) {
   });
 }
 
+/** The nav links' addresses follow the store: they carry the text (and the model). */
+function linkPages(store, carry) {
+  const links = [...document.querySelectorAll("nav a[data-page]")];
+  const update = (st) => {
+    const hrefs = carriedLinks(carry(st));
+    for (const a of links) if (hrefs[a.dataset.page]) a.href = hrefs[a.dataset.page];
+  };
+  update(store.get());
+  store.subscribe(update);
+}
+
+/** "the cat sat…": the start of a text, for a note. */
+const excerpt = (text, n = 40) => {
+  const chars = Array.from(text.trim());
+  return chars.length > n ? `${chars.slice(0, n).join("")}…` : chars.join("");
+};
+
 function createRunner(store, dom, strip, how) {
   const busy = $(`#${how.busy}`);
+  const shows = (how.shows ?? []).map((id) => $(`#${id}`));
   let inflight = null;
+  let shown = null; // the text of the result on show, null: none
   const soon = debounce(() => run(), DEBOUNCE_MS);
+  const self = { run, soon, commit: () => {} };
+
+  const markStale = (stale) => {
+    for (const node of shows) node.classList.toggle("stale", stale);
+  };
 
   function showEmpty(message) {
     document.body.dataset.status = "empty";
@@ -128,6 +177,33 @@ function createRunner(store, dom, strip, how) {
     setStatus(dom.status, "");
     busy.removeAttribute("aria-busy");
     how.clear();
+    shown = null;
+    markStale(false);
+  }
+
+  /** The error, with the last result kept on show (dimmed) and the ways out it allows. */
+  function showFailure(err, st) {
+    document.body.dataset.status = "error";
+    setStatus(dom.status, "");
+    const { n_tokens: n, n_ctx: limit } = err.problem ?? {};
+    // the count the server used, against the model's limit
+    dom.count.textContent = Number.isInteger(n) && Number.isInteger(limit) ? `(${n} / ${limit} tokens)` : "";
+    dom.count.classList.toggle("over", Number.isInteger(n));
+    const actions = [];
+    if (serverDown(err)) actions.push({ id: "retry", label: "Retry", run });
+    const cut = fittingText(st.text, err.problem);
+    if (cut !== null) {
+      const label = `Trace the first ${limit} tokens`;
+      const traceCut = () => {
+        store.set({ text: cut });
+        run();
+      };
+      actions.push({ id: "cut", label, run: traceCut });
+    }
+    actions.push(...(how.actions?.(err, st) ?? []));
+    markStale(shown !== null);
+    const note = shown === null ? null : `Still showing the last result, for “${excerpt(shown)}”.`;
+    showError(dom.error, err, { note, actions });
   }
 
   async function run() {
@@ -137,6 +213,7 @@ function createRunner(store, dom, strip, how) {
     const st = store.get();
     const blocked = how.blocked(st);
     if (blocked !== null) return showEmpty(blocked);
+    self.commit(); // the text sent is a step of Back/Forward
     const ctrl = new AbortController();
     inflight = ctrl;
     performance.mark("attz-submit");
@@ -150,16 +227,15 @@ function createRunner(store, dom, strip, how) {
       performance.mark("attz-fetched");
       showError(dom.error, null);
       dom.empty.hidden = true;
+      dom.count.classList.remove("over");
+      markStale(false);
+      shown = st.text;
       await how.render(result);
       document.body.dataset.status = "ready";
       setStatus(dom.status, how.done(result, Math.round(performance.now() - started)));
     } catch (err) {
       if (err.name === "AbortError" || inflight !== ctrl) return;
-      document.body.dataset.status = "error";
-      strip.clear();
-      setStatus(dom.status, "");
-      how.clear();
-      showError(dom.error, err);
+      showFailure(err, st);
     } finally {
       if (inflight === ctrl) {
         inflight = null;
@@ -168,5 +244,5 @@ function createRunner(store, dom, strip, how) {
     }
   }
 
-  return { run, soon };
+  return self;
 }

@@ -4,7 +4,7 @@
  * the classic script tag; browser only.
  */
 
-import { highlightShapes } from "./figures.js";
+import { exportFigure, highlightShapes } from "./figures.js";
 
 const SVG_ICON = {
   width: 1000,
@@ -18,24 +18,30 @@ export const plotlyReady = new Promise((resolve) => {
   else document.addEventListener("DOMContentLoaded", () => resolve(), { once: true });
 });
 
-/** Plotly config: PNG from the camera button, SVG from an added button, no logo. */
-export function plotConfig(filename) {
+/** Plotly config: PNG (the camera) and SVG from the toolbar, both through `exporter(format)`
+ * (a clean copy of the figure, see exportFigure); no logo. */
+export function plotConfig(filename, exporter) {
   return {
     responsive: true,
     displaylogo: false,
     showSendToCloud: false, // plotly.js 4 offers uploading to Plotly Cloud: never, this app is offline
     scrollZoom: false,
-    toImageButtonOptions: { format: "png", filename, scale: 2 },
-    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
+    toImageButtonOptions: { format: "png", filename, scale: EXPORT_SCALE.png },
+    // plotly's own camera would save the page's figure as it is (transparent, the token outlined)
+    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage"],
     modeBarButtonsToAdd: [
       {
-        name: "Download plot as SVG",
-        icon: SVG_ICON,
-        click: (gd) => Plotly.downloadImage(gd, { format: "svg", filename }),
+        name: "Download plot as a PNG",
+        icon: globalThis.Plotly?.Icons?.camera ?? SVG_ICON,
+        click: () => exporter("png"),
       },
+      { name: "Download plot as SVG", icon: SVG_ICON, click: () => exporter("svg") },
     ],
   };
 }
+
+/** Pixels per CSS pixel of an exported image. */
+export const EXPORT_SCALE = { png: 2, svg: 1 };
 
 /** How many token labels fit along a plot's height (11 px text: ~12.5 px each, after margins). */
 export function labelsThatFit(node, reserved = 130) {
@@ -52,13 +58,15 @@ export function labelsThatFitWidth(node, reserved = 140) {
  * `on.click(point)`, wired once, when it is first drawn: these are the page's functions,
  * which look up what the plot shows *now* on every event (the page's state), so a chart
  * redrawn for another model or view never keeps the meaning of the first one. Returns
- * {node, render, highlight, setShapes, shown, purge}.
+ * {node, render, download, highlight, setShapes, shown, purge}.
  */
 export function createPlot(node, on = {}) {
   let targets = []; // where tokens sit in the figure drawn (fig.highlight)
   let figShapes = []; // the figure's own shapes
   let extra = []; // fixed shapes added by the page (a selection frame)
   let token = null; // the token outlined now
+  let fig = null; // the figure drawn
+  let name = "attenzione"; // its export file name, without extension
   let drawn = false;
   let wired = false;
   let frame = 0;
@@ -74,6 +82,14 @@ export function createPlot(node, on = {}) {
   });
   watcher.observe(node);
 
+  /** Save the figure drawn as "png" (2x, on white) or "svg", at its size on the page,
+   * without the page's marks; `filename` (no extension) defaults to the one it was drawn with. */
+  function download(format, filename = name) {
+    if (!drawn) return Promise.resolve();
+    const size = { width: node.clientWidth, height: node.clientHeight, scale: EXPORT_SCALE[format] };
+    return Plotly.downloadImage(exportFigure(fig), { format, filename, ...size });
+  }
+
   const wire = () => {
     if (wired) return;
     wired = true;
@@ -84,17 +100,22 @@ export function createPlot(node, on = {}) {
 
   return {
     node,
-    /** Draw or update `fig` ({data, layout, highlight}); `shapes`: fixed extra shapes. */
-    async render(fig, { filename = "attenzione", token: t = null, shapes: more = [] } = {}) {
+    /** Draw or update `fig` ({data, layout, highlight}); `shapes`: fixed extra shapes;
+     * `toolbar`: false for a small multiple (the toolbar would cover it). */
+    async render(next, { filename = "attenzione", token: t = null, shapes: more = [], toolbar = true } = {}) {
       node.hidden = false;
+      fig = next;
+      name = filename;
       targets = fig.highlight ?? [];
       figShapes = fig.layout.shapes ?? [];
       extra = more;
       token = t;
-      await Plotly.react(node, fig.data, { ...fig.layout, shapes: shapes() }, plotConfig(filename));
+      const config = { ...plotConfig(filename, download), ...(toolbar ? {} : { displayModeBar: false }) };
+      await Plotly.react(node, fig.data, { ...fig.layout, shapes: shapes() }, config);
       drawn = true;
       wire();
     },
+    download,
     /** Outline token `t` (null: none); no-op if already shown. */
     highlight(t) {
       if (!drawn || token === t) return;

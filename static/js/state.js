@@ -70,24 +70,65 @@ function sameValue(a, b) {
 }
 
 /**
- * Keep the address bar in step with the store (replaceState: typing must not flood the
- * back button), from now on: the state as it is now is written at once. Only the schema's
- * fields go into the URL; anything else the page keeps in its store stays out. Only the
- * browser pages call this.
+ * Keep the address bar in step with the store, from now on: the state as it is now is
+ * written at once (replacing the entry), later changes on the next frame. Only the schema's
+ * fields go into the URL; anything else the page keeps in its store stays out.
+ *
+ * History (Back/Forward) steps through deliberate changes only: a change to a `pushed`
+ * field (model, layer, head, view...) makes a new entry, any other change replaces the
+ * entry (typing must not flood the back button). `held` fields (the text) reach the URL only
+ * on `commit()`, when the page sends a request with them: a new entry if they changed.
+ * `restore()` (on popstate) sets the store from the URL and returns the changed keys; what
+ * the page changes meanwhile (normalising the state) replaces the entry. Only the browser
+ * pages call this.
  */
-export function syncUrl(store, schema) {
+export function syncUrl(store, schema, { pushed = [], held = [] } = {}) {
+  const pick = (state) => Object.fromEntries(held.map((key) => [key, state[key]]));
+  let committed = pick(store.get()); // the held fields as the URL has them
+  let push = false; // the write due makes a new entry
+  let restoring = false;
   let pending = 0;
-  const write = (state) => {
-    const query = writeQuery(state, schema);
-    const url = `${location.pathname}${query ? `?${query}` : ""}`;
-    if (url !== `${location.pathname}${location.search}`) history.replaceState(null, "", url);
-  };
-  write(store.get());
-  store.subscribe((_state, changed) => {
-    if (![...changed].some((key) => key in schema)) return;
+  const write = () => {
     cancelAnimationFrame(pending);
-    pending = requestAnimationFrame(() => write(store.get()));
+    const query = writeQuery({ ...store.get(), ...committed }, schema);
+    const url = `${location.pathname}${query ? `?${query}` : ""}`;
+    if (url !== `${location.pathname}${location.search}`) {
+      if (push) history.pushState(null, "", url);
+      else history.replaceState(null, "", url);
+    }
+    push = false;
+  };
+  write();
+  store.subscribe((_state, changed) => {
+    const keys = [...changed].filter((key) => key in schema && !held.includes(key));
+    if (!keys.length) return;
+    if (!restoring && keys.some((key) => pushed.includes(key))) push = true;
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(write);
   });
+  return {
+    commit() {
+      const now = pick(store.get());
+      if (held.every((key) => sameValue(now[key], committed[key]))) return;
+      committed = now;
+      push = true;
+      write();
+    },
+    restore() {
+      const next = readQuery(location.search, schema);
+      const before = store.get();
+      cancelAnimationFrame(pending);
+      push = false;
+      committed = pick(next);
+      restoring = true;
+      try {
+        store.set(next);
+      } finally {
+        restoring = false;
+      }
+      return new Set(Object.keys(next).filter((key) => !sameValue(before[key], next[key])));
+    },
+  };
 }
 
 /** A lane: `lane(task)` runs `task()` (a function returning a promise) once every task

@@ -64,6 +64,7 @@ const page = openPage({
     },
     clear,
     busy: "columns",
+    shows: ["columns"],
   },
 });
 const { store, dom } = page;

@@ -15,6 +15,7 @@ import {
   prepareAttention,
   recurrentGridFigure,
   rollout,
+  scaleUnits,
   stateFigure,
   tensorMatrix,
   unitLinesFigure,
@@ -32,7 +33,8 @@ export const ATTENTION_VIEWS = [
 const SIGMOID = new Set(["i", "f", "o", "r", "z"]); // in [0, 1]
 const TANH = new Set(["h", "g", "n"]); // in [-1, 1]
 
-/** The display options of the state: hide the first token, and a row filter. */
+/** The display options of the state: hide the first token, a row filter, and the colour
+ * scale ("abs": 0–1, the default; "p99": capped at the 99th percentile). */
 export function displayOptions(st) {
   const filter =
     st.filter === "topk"
@@ -40,7 +42,7 @@ export function displayOptions(st) {
       : st.filter === "threshold"
         ? { kind: "threshold", value: st.thr }
         : { kind: "none" };
-  return { hideFirst: Boolean(st.sink), filter };
+  return { hideFirst: Boolean(st.sink), filter, scale: st.scale === "p99" ? "p99" : "abs" };
 }
 
 const rollouts = new WeakMap(); // attention tensor -> Map(layer -> rollout matrix)
@@ -79,6 +81,47 @@ export function attentionTitle(st) {
   return { title: what, notes };
 }
 
+/**
+ * What an attention export shows, recorded in its file name, CSV header and JSON: view,
+ * layer, head (for one head), the first token (sink) shown or hidden, the filter, the colours.
+ */
+export function attentionRecord(st) {
+  const { hideFirst, filter, scale } = displayOptions(st);
+  const kept = { topk: `top${filter.value}`, threshold: `ge${filter.value}` }[filter.kind] ?? "none";
+  const head = st.view.endsWith("head") ? { head: st.head } : {};
+  return {
+    view: st.view,
+    layer: st.layer,
+    ...head,
+    sink: hideFirst ? "hidden" : "shown",
+    filter: kept,
+    colours: scale,
+  };
+}
+
+/** What a state export shows: view (the part), layer, units as they are or scaled. */
+export function stateRecord(st) {
+  return { view: st.view, layer: st.layer, units: st.unitnorm ? "scaled" : "raw" };
+}
+
+/** An export's file name (no extension) from its record: "attenzione-transformer-head-layer1-head0-…". */
+export function exportName(record) {
+  const { model, view, ...rest } = record;
+  const parts = [
+    "attenzione",
+    model,
+    view,
+    ...Object.entries(rest).map(([k, v]) => `${k}${/^\d/.test(v) ? "" : "-"}${v}`),
+  ];
+  return parts.join("-").replace(/[^\w.-]+/g, "_");
+}
+
+/** The record as a CSV header's words: "model transformer · view head · layer 1 · …". */
+export const recordText = (record) =>
+  Object.entries(record)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(" · ");
+
 /** The token shown on `row` of an attention map over `n` tokens (rows start after a
  * hidden first token). */
 export function attentionToken(n, st, row) {
@@ -87,12 +130,15 @@ export function attentionToken(n, st, row) {
 
 /** The large attention map: {fig, matrix, index} with display options applied. */
 export function attentionView(att, strings, st) {
-  const { matrix, index } = prepareAttention(attentionMatrix(att, st), displayOptions(st));
+  const opts = displayOptions(st);
+  const { matrix, index } = prepareAttention(attentionMatrix(att, st), opts);
   const valueName = st.view === "rollout" ? "rollout" : "weight";
   const { title, notes } = attentionTitle(st);
   const fig = attentionFigure(matrix, strings, {
     index,
     causal: att.causal,
+    scale: opts.scale,
+    filtered: opts.filter.kind !== "none",
     title,
     notes,
     valueName,
@@ -109,7 +155,7 @@ export function modelView(att, st) {
   const maps = Array.from({ length: L }, (_, l) =>
     Array.from({ length: H }, (_, h) => prepareAttention(tensorMatrix(att, l, h), opts)),
   );
-  return modelViewFigure(maps, { causal: att.causal });
+  return modelViewFigure(maps, { causal: att.causal, scale: opts.scale, filtered: opts.filter.kind !== "none" });
 }
 
 /** Which model-view thumbnail the large map shows (-1: an aggregate, none). */
@@ -145,9 +191,11 @@ export function stateTensors(parts, states, gates = []) {
   return out;
 }
 
-/** Colour range of a part: fixed by its squashing function, else symmetric around 0. */
-export function partRange(name, matrix) {
+/** Colour range of a part: fixed by its squashing function, else symmetric around 0;
+ * scaled per unit (`unitScaled`), [-1, 1] (a gate's [0, 1]). */
+export function partRange(name, matrix, unitScaled = false) {
   if (SIGMOID.has(name)) return [0, 1];
+  if (unitScaled) return [-1, 1];
   if (TANH.has(name)) return [-1, 1];
   const m = absMax(matrix) || 1;
   return [-m, m];
@@ -167,12 +215,14 @@ export function stateView(parts, strings, st) {
   const matrix = tensorMatrix(parts[st.view], st.layer);
   const order = unitOrder(matrix, st.sort, st.token);
   const sorted = { variance: " · units by variance", token: " · units by value at the selected token" }[st.sort] ?? "";
+  const scaled = st.unitnorm ? scaleUnits(matrix) : undefined;
   const fig = stateFigure(matrix, strings, {
     order: order ?? undefined,
-    range: partRange(st.view, matrix),
+    scaled,
+    range: partRange(st.view, matrix, Boolean(scaled)),
     valueName: st.view,
     maxLabels: st.maxLabels,
-    title: `Layer ${st.layer} · ${st.label ?? st.view}${sorted}`,
+    title: `Layer ${st.layer} · ${st.label ?? st.view}${sorted}${scaled ? " · each unit scaled by its max |value|" : ""}`,
   });
   return { fig, matrix, order };
 }
@@ -190,15 +240,19 @@ export function linesView(matrix, strings, st) {
   });
 }
 
-/** Thumbnails of every part at every layer (`parts`: name -> [layer, position, unit]). */
-export function recurrentGrid(parts) {
+/** Thumbnails of every part at every layer (`parts`: name -> [layer, position, unit]);
+ * `unitnorm`: each unit scaled by its max |value| at its layer, as the large view. */
+export function recurrentGrid(parts, { unitnorm = false } = {}) {
   const maps = {};
   const ranges = {};
   for (const [name, tensor] of Object.entries(parts)) {
-    maps[name] = Array.from({ length: tensor.shape[0] }, (_, l) => tensorMatrix(tensor, l));
-    ranges[name] = partRange(name, maps[name].flat());
+    maps[name] = Array.from({ length: tensor.shape[0] }, (_, l) => {
+      const m = tensorMatrix(tensor, l);
+      return unitnorm ? scaleUnits(m) : m;
+    });
+    ranges[name] = partRange(name, maps[name].flat(), unitnorm);
   }
-  return recurrentGridFigure(maps, { ranges });
+  return recurrentGridFigure(maps, { ranges, note: unitnorm ? "units scaled" : "" });
 }
 
 /** Which state thumbnail shows the selected part and layer (-1: none). */

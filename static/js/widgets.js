@@ -135,11 +135,14 @@ export function createStrip(node, focus) {
   node.addEventListener("keydown", (ev) => moveWithKeys(node, ev));
   return {
     /** One button per token of `strings`; `surprisal[t - 1]` colours token t (none: grey).
-     * Redrawn only when `key` (e.g. the trace) differs from the last call's. */
-    show(strings, surprisal, key = {}) {
+     * Redrawn only when `key` (e.g. the trace) differs from the last call's. With `pieces`
+     * (tokentext.js tokenPieces) and `ids`, the byte tokens of one character are grouped and
+     * show it once; each keeps its button, its id and bytes in its title. */
+    show(strings, surprisal, key = {}, { pieces = null, ids = null } = {}) {
       if (key === shown) return;
       shown = key;
-      node.replaceChildren(...strings.map((s, t) => tokenButton(s, t, t > 0 ? surprisal[t - 1] : null)));
+      const buttons = strings.map((s, t) => tokenButton(s, t, t > 0 ? surprisal[t - 1] : null, pieces?.[t], ids?.[t]));
+      node.replaceChildren(...(pieces ? charGroupsOf(buttons, pieces) : buttons));
     },
     /** Mark token `t` (hovered or selected) and the `selected` one. */
     mark(t, selected) {
@@ -156,23 +159,39 @@ export function createStrip(node, focus) {
   };
 }
 
-function tokenButton(s, t, bits) {
+function tokenButton(s, t, bits, piece, id) {
   const known = bits !== null && bits !== undefined;
   const bg = known ? colourAt(bits) : null;
   const tip = known ? `surprisal ${bits.toFixed(2)} bits` : "first token: nothing before it to predict it from";
+  const split = piece && piece.pieces > 1;
+  const name = split ? `${piece.chars}, byte token ${piece.piece + 1} of ${piece.pieces} (${s}, id ${id})` : s;
   return el(
     "button",
     {
       type: "button",
-      class: "tok",
+      class: split ? `tok piece${piece.piece ? " cont" : ""}` : "tok",
       "data-t": t,
       tabindex: t === 0 ? "0" : "-1",
-      title: `#${t} ${s} — ${tip}`,
-      "aria-label": `token ${t} ${s}, ${tip}`,
+      title: `#${t} ${name} — ${tip}`,
+      "aria-label": `token ${t} ${name}, ${tip}`,
       style: bg ? `background:${bg};color:${inkFor(bg)}` : null,
     },
-    ...tokenText(s),
+    ...(split && piece.piece ? ["·"] : tokenText(split ? piece.chars : s)),
   );
+}
+
+/** Token buttons with the byte pieces of one character wrapped together: the character is
+ * written on the first, the others show a dot. */
+function charGroupsOf(buttons, pieces) {
+  const out = [];
+  buttons.forEach((b, t) => {
+    const p = pieces[t];
+    if (p.pieces === 1) out.push(b);
+    else if (p.piece === 0)
+      out.push(el("span", { class: "chargroup", title: `${p.chars}: one character, ${p.pieces} byte tokens` }, b));
+    else out[out.length - 1].append(b);
+  });
+  return out;
 }
 
 /** A token's text with whitespace markers (␣ ↵ ⇥) dimmed, so words stay readable. */
@@ -202,7 +221,7 @@ export function stripLegend(node, max) {
   node.replaceChildren(
     term("surprisal"),
     el("span", { class: "ramp", style: `background:linear-gradient(90deg,${stops})`, "aria-hidden": "true" }),
-    el("span", {}, `0 – ${max}+ bits`),
+    el("span", {}, `0 – ${max}+ `, term("bits")),
   );
 }
 
@@ -227,7 +246,16 @@ export function renderPredictions(node, trace, strings, t) {
   const actual =
     next === undefined
       ? el("p", { class: "muted" }, "End of text: no next token to score.")
-      : el("p", {}, "actual next ", el("code", {}, next), `: ${bits.toFixed(2)} bits `, term("surprisal"));
+      : el(
+          "p",
+          {},
+          "actual next ",
+          el("code", {}, next),
+          `: ${bits.toFixed(2)} `,
+          term("bits"),
+          " ",
+          term("surprisal"),
+        );
   node.replaceChildren(
     el("h3", {}, "After ", el("code", {}, strings[t]), ` (#${t})`),
     el("ol", { class: "preds" }, ...items),

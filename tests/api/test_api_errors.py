@@ -53,6 +53,17 @@ def test_text_over_the_token_context_is_422_stating_n_ctx_and_count(client, prob
     assert n_tokens > 64
     body = problem(client.post(TRACE, json={"model": "transformer", "text": text}), 422)
     assert "64" in body["detail"] and str(n_tokens) in body["detail"]
+    assert (body["n_tokens"], body["n_ctx"]) == (n_tokens, 64)
+
+
+def test_text_over_the_token_context_says_which_prefix_fits_and_that_prefix_traces(client, problem):
+    text = "The whale 😀 swam " * 20  # emoji: tokens that split a character are no place to cut
+    body = problem(client.post(TRACE, json={"model": "transformer", "text": text}), 422)
+    prefix = text[: body["fits_chars"]]
+    assert 0 < len(prefix) < len(text)
+    r = client.post(TRACE, json={"model": "transformer", "text": prefix, "parts": ["predictions"]})
+    assert r.status_code == 200, r.text
+    assert 64 - 4 <= r.json()["n_tokens"] <= 64  # the first tokens, not a few of them
 
 
 def test_text_over_one_models_context_leaves_the_others_traced_and_says_why(client):
@@ -63,7 +74,7 @@ def test_text_over_one_models_context_leaves_the_others_traced_and_says_why(clie
     assert lstm["model"] == "lstm" and "error" not in lstm and lstm["predictions"]["top_ids"]
     error = transformer["error"]
     assert transformer["model"] == "transformer" and "parts" not in transformer
-    assert error["status"] == 422 and error["n_ctx"] == 64
+    assert error["status"] == 422 and (error["n_ctx"], error["n_tokens"]) == (64, 92)
     assert "'transformer'" in error["detail"] and "n_ctx is 64" in error["detail"] and "92" in error["detail"]
     assert r.json()["tokenizations"][transformer["tokenizer"]]["n_tokens"] == 92
 
@@ -72,6 +83,8 @@ def test_text_over_every_models_context_fails_the_compare_with_422(client, probl
     text = "word " * 200  # over the Transformer's 64 and the LSTM's 128
     body = problem(client.post(COMPARE, json={"models": ["lstm", "transformer"], "text": text}), 422)
     assert "'transformer'" in body["detail"] and "'lstm'" in body["detail"]
+    # the way out: what the model that reads the most reads
+    assert (body["n_tokens"], body["n_ctx"]) == (202, 128) and 0 < body["fits_chars"] < len(text)
 
 
 def test_unknown_part_name_is_422(client, problem):

@@ -24,6 +24,9 @@ ARTIFACTS = Path(
 )
 
 
+SHIPPED_LMS = ("transformer", "lstm", "gru", "rnn")
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -48,6 +51,17 @@ def server_partial(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) ->
     """A server whose folder has only the Transformer and the LSTM: GRU and RNN unavailable."""
     folder = build_tiny_models(tmp_path_factory.mktemp("partial-models"), ("transformer", "lstm"))
     with run_server(folder, artifacts / "server-partial.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def shipped(artifacts: Path) -> Iterator[str]:
+    """A server with the shipped language models (skips the test where they are missing)."""
+    from models.checkpoint import CHECKPOINT_DIR
+
+    if not all((CHECKPOINT_DIR / f"{name}.safetensors").is_file() for name in SHIPPED_LMS):
+        pytest.skip("the shipped checkpoints are not here")
+    with run_server(CHECKPOINT_DIR, artifacts / "server-shipped.log", timeout=180) as url:
         yield url
 
 

@@ -1,11 +1,14 @@
-"""The compare page in a real Chromium: columns, synchronised token focus, the surprisal chart
-and the table sorted by gaps, influence maps on one scale with rollout, difference and
-profiles, minimal pairs, per-model refusals, and the layout at 1280 and 800 px. Every number
-the page draws is checked against the API, recomputed here independently."""
+"""The compare page in a real Chromium: columns (side by side, or one large and the others
+small where side by side they would be too narrow), synchronised token focus, the surprisal
+chart and the table sorted by gaps, influence maps on one scale with rollout, difference and
+profiles, minimal pairs, per-model refusals, and the layout at 1280 and 800 px with tick
+labels that never overlap. Every number the page draws is checked against the API,
+recomputed here independently."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -563,6 +566,34 @@ def tick_labels_fit(page: Any, selector: str) -> None:
     assert all(b - a >= 12 for a, b in itertools.pairwise(ends)), (selector, ends)
 
 
+def columns_laid_out(page: Any, large: str | None, names: list[str]) -> None:
+    """Wait until the columns show ``large`` large (None: side by side), every map drawn with
+    as many tick labels as its figure asks for (none on a small one)."""
+    wait_js(
+        page,
+        """([large, names]) => { const cols = document.querySelector('#columns');
+          if (cols.classList.contains('one') !== (large !== null)) return false;
+          if (large !== null && cols.querySelector('.col.large')?.dataset.model !== large) return false;
+          return names.every(n => { const gd = document.querySelector('#plot-' + n);
+            const want = n === large || large === null;
+            return gd?.layout && (gd.layout.xaxis.ticktext.length > 0) === want
+              && gd.querySelectorAll('.xtick text').length === gd.layout.xaxis.ticktext.length; }); }""",
+        [large, names],
+    )
+
+
+def ytick_labels_fit(page: Any, selector: str) -> None:
+    """No two tick labels of the y axis overlap (their boxes, as drawn)."""
+    boxes = page.evaluate(
+        """sel => [...document.querySelectorAll(sel + ' .ytick text')].map(t => {
+             const r = t.getBoundingClientRect(); return [r.top, r.bottom]; })""",
+        selector,
+    )
+    spans = sorted(boxes)
+    assert len(spans) >= 4, (selector, spans)
+    assert all(b[0] >= a[1] - 1 for a, b in itertools.pairwise(spans)), (selector, spans)
+
+
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."
 
 
@@ -615,25 +646,100 @@ def no_overlaps(page: Any, selector: str) -> None:
     assert not clashes, clashes
 
 
-def test_nothing_overlaps_at_800_px(browser: Any, server: str, recorder: Any, artifacts: Path) -> None:
+@pytest.fixture
+def narrow(browser: Any, recorder: Any) -> Iterator[Any]:
+    """A page 800 x 720 px (console errors recorded, as ``page``)."""
     context = browser.new_context(viewport={"width": 800, "height": 720})
-    try:
-        pg = context.new_page()
-        pg.on("console", lambda m: recorder.console_errors.append(m.text) if m.type == "error" else None)
-        pg.on("pageerror", lambda e: recorder.page_errors.append(str(e)))
-        pg.goto(f"{server}/compare?text={quote(TEXT)}&models=transformer,lstm,gru,rnn")
-        wait_ready(pg, TEXT)
-        influence_ready(pg)
-        wait_js(pg, "document.querySelector('#pair').dataset.status === 'ready'")
-        assert pg.evaluate("document.documentElement.scrollWidth") <= 800
-        pg.screenshot(path=str(artifacts / "compare-800.png"), full_page=True)
-        no_overlaps(
-            pg,
-            ".compare-bar, .columns, .cmp-head, .surprisal-row, #maps, .figs2, .pair-texts, .pair-body, .col header",
-        )
-    finally:
-        context.close()
+    pg = context.new_page()
+    pg.set_default_timeout(20_000)
+    pg.on("console", lambda m: recorder.console_errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: recorder.page_errors.append(str(e)))
+    yield pg
+    context.close()
     assert not recorder.unexpected_errors()
+
+
+# the page's blocks, whose visible children must not overlap one another
+BLOCKS = (
+    ".compare, .compare-bar, .columns, .cmp-head, .surprisal-row, #maps, .figs2, .pair-texts, .pair-body, "
+    ".col header, .map-cell header"
+)
+
+
+def nothing_spills(page: Any, width: int) -> None:
+    """Nothing runs past the page's width (no horizontal scroll), and the visible children of
+    every block lie inside it (none spills over the next block)."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    outside = page.evaluate(
+        """([sel, w]) => [...document.querySelectorAll(sel)].flatMap(b => {
+             const box = b.getBoundingClientRect();
+             return [...b.children].filter(k => k.offsetParent).filter(k => {
+               const r = k.getBoundingClientRect();
+               return r.right > Math.min(w, box.right) + 0.5 || r.left < Math.max(0, box.left) - 0.5
+                 || r.bottom > box.bottom + 0.5 || r.top < box.top - 0.5; })
+             .map(k => [b.id || b.className, k.id || k.className || k.tagName]); })""",
+        [BLOCKS, width],
+    )
+    assert not outside, outside
+
+
+def test_nothing_overlaps_at_800_px(narrow: Any, server: str, artifacts: Path) -> None:
+    names = ["transformer", "lstm", "gru", "rnn"]
+    narrow.goto(f"{server}/compare?text={quote(TEXT)}&models={','.join(names)}")
+    wait_ready(narrow, TEXT)
+    influence_ready(narrow)
+    wait_js(narrow, "document.querySelector('#pair').dataset.status === 'ready'")
+    columns_laid_out(narrow, None, names)  # a short text: every map fits, one under another
+    nothing_spills(narrow, 800)
+    narrow.screenshot(path=str(artifacts / "compare-800.png"), full_page=True)
+    no_overlaps(narrow, BLOCKS)
+    maps = [f"#imap-{n}" for n in names] + ["#rollout-transformer", "#diff-plot"]
+    for selector in ["#surprisal-plot", "#delta-plot", *[f"#plot-{n}" for n in names], *maps]:
+        tick_labels_fit(narrow, selector)
+    for selector in ["#plot-transformer", *maps]:
+        ytick_labels_fit(narrow, selector)
+
+
+def test_nothing_overlaps_at_800_px_with_four_models_at_250_tokens(
+    narrow: Any, server: str, artifacts: Path
+) -> None:
+    names = ["transformer", "lstm", "gru", "rnn"]
+    text = about_250_tokens(server)
+    narrow.goto(f"{server}/compare?text={quote(text)}&models={','.join(names)}")
+    wait_ready(narrow, text)
+    wait_js(narrow, "document.querySelector('#pair').dataset.status === 'ready'")
+    # the first map large across the page, the others small in a row under it
+    columns_laid_out(narrow, "transformer", names)
+    nothing_spills(narrow, 800)
+    narrow.screenshot(path=str(artifacts / "compare-800-250.png"), full_page=True)
+    no_overlaps(narrow, BLOCKS)
+    large = narrow.locator("#plot-transformer").bounding_box()
+    smalls = [narrow.locator(f"#plot-{n}").bounding_box() for n in names[1:]]
+    assert large and all(b and b["y"] >= large["y"] + large["height"] for b in smalls)
+    for selector in ["#surprisal-plot", "#delta-plot", "#plot-transformer"]:
+        tick_labels_fit(narrow, selector)
+    ytick_labels_fit(narrow, "#plot-transformer")
+
+
+def test_labels_fit_again_when_the_window_narrows(narrow: Any, server: str) -> None:
+    names = ["transformer", "lstm", "gru", "rnn"]
+    text = about_250_tokens(server)
+    # side by side at 800 px: one map under another, each the page's width, labelled densely
+    narrow.goto(f"{server}/compare?text={quote(text)}&models={','.join(names)}&cmap=all")
+    wait_ready(narrow, text)
+    columns_laid_out(narrow, None, names)
+    wide = figure(narrow, "#plot-transformer")["layout"]["xaxis"]["ticktext"]
+    # at 1280 px the four stand in a row, each a quarter as wide: fewer labels, none overlapping
+    narrow.set_viewport_size({"width": 1280, "height": 720})
+    wait_js(
+        narrow,
+        "n => document.querySelector('#plot-transformer').layout.xaxis.ticktext.length < n",
+        len(wide),
+    )
+    columns_laid_out(narrow, None, names)
+    for name in names:
+        tick_labels_fit(narrow, f"#plot-{name}")
+    tick_labels_fit(narrow, "#surprisal-plot")
 
 
 def test_occlusion_measures_again_and_says_the_cards_profile_is_a_gradient(page: Any, server: str) -> None:
@@ -657,15 +763,41 @@ def test_occlusion_measures_again_and_says_the_cards_profile_is_a_gradient(page:
     wait_js(page, "location.search.includes('imethod=occlusion')")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, issue 12: the columns' maps at 250 tokens x 4 models are too narrow for their labels",
-)
 def test_four_column_maps_at_250_tokens_have_readable_labels(page: Any, server: str) -> None:
     names = ["transformer", "lstm", "gru", "rnn"]
     text = about_250_tokens(server)
     open_compare(page, server, text, models=",".join(names))
-    for name in names:
-        wait_js(page, f"document.querySelector('#plot-{name}')?.data?.length > 0")
+    # side by side a token would get under 3 px: the first model large, the others small
+    # multiples without labels; each one made large in turn (a click on its map, its button,
+    # the select) is labelled every k-th token, no two labels overlapping
+    columns_laid_out(page, "transformer", names)
+    assert "side by side a token would get under 3 px" in page.inner_text("#cmap-note")
+    in_view(page, "#columns")
+    for name, enlarge in zip(names, [None, "map", "button", "select"], strict=True):
+        if enlarge == "map":
+            click_cell(page, f"#plot-{name}", 100, 3)
+        elif enlarge == "button":
+            page.click(f"#columns .col[data-model='{name}'] button.enlarge")
+        elif enlarge == "select":
+            page.select_option("#cmap", name)
+        columns_laid_out(page, name, names)
+        tick_labels_fit(page, f"#plot-{name}")
+        for other in names:
+            if other != name:
+                assert figure(page, f"#plot-{other}")["layout"]["xaxis"]["ticktext"] == []
+        large = page.locator(f"#plot-{name}").bounding_box()
+        small = page.locator(f"#plot-{next(n for n in names if n != name)}").bounding_box()
+        assert large and small and large["width"] * large["height"] > 8 * small["width"] * small["height"]
+        if name == "transformer":
+            ytick_labels_fit(page, "#plot-transformer")  # queries down the side: tokens too
+    wait_js(page, "location.search.includes('cmap=rnn')")
+    assert page.input_value("#cmap") == "rnn"
+    # side by side, when asked for: every map still labelled without overlaps
+    page.select_option("#cmap", "all")
+    columns_laid_out(page, None, names)
     for name in names:
         tick_labels_fit(page, f"#plot-{name}")
+    ytick_labels_fit(page, "#plot-transformer")
+    page.reload()
+    wait_ready(page, text)
+    columns_laid_out(page, None, names)

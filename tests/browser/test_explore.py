@@ -39,8 +39,9 @@ def test_typing_a_sentence_draws_attention_with_one_row_per_token(page: Any, ser
     strings = api_trace(server, "transformer", REPEATED)["tokens"]["strings"]
     assert strings.count("␣cat") == 2  # the sentence really repeats a token
     fig = figure(page, MAIN)
-    assert fig["layout"]["yaxis"]["ticktext"] == strings
-    assert fig["layout"]["xaxis"]["ticktext"] == strings
+    told_apart = ["the", "␣cat₁", "␣saw", "␣the", "␣cat₄"]  # repeated tokens: their position as a subscript
+    assert fig["layout"]["yaxis"]["ticktext"] == told_apart
+    assert fig["layout"]["xaxis"]["ticktext"] == told_apart
     assert fig["layout"]["yaxis"]["tickvals"] == [0, 1, 2, 3, 4]
     assert fig["data"][0]["y"] == [0, 1, 2, 3, 4]
     assert len(fig["data"][0]["z"]) == 5 and all(len(r) == 5 for r in fig["data"][0]["z"])
@@ -93,7 +94,8 @@ def test_hiding_the_sink_renormalises_rows_and_topk_keeps_k(page: Any, server: s
     assert page.is_checked("#sink")
     fig = figure(page, MAIN)
     strings = api_trace(server, "transformer", REPEATED)["tokens"]["strings"]
-    assert fig["layout"]["yaxis"]["ticktext"] == strings[1:]
+    assert fig["layout"]["yaxis"]["ticktext"] == ["␣cat₁", "␣saw", "␣the", "␣cat₄"]  # subscripts: repeated
+    assert strings[1:] == ["␣cat", "␣saw", "␣the", "␣cat"]
     z = np.nan_to_num(z_matrix(fig))
     np.testing.assert_allclose(z.sum(1), 1, atol=1e-9)
     page.select_option("#filter", "topk")
@@ -229,7 +231,8 @@ def test_an_api_error_is_shown_to_the_user(page: Any, server: str, recorder: Any
     wait_js(page, "document.body.dataset.status === 'error'")
     message = page.inner_text("#error")
     assert "256" in message and "shorten" in message
-    assert page.is_hidden("#views")
+    # the last picture stays on show, dimmed: it belongs to the text before
+    assert page.is_visible("#views") and "stale" in page.get_attribute("#views", "class")
     page.fill("#text", REPEATED)
     wait_ready(page, REPEATED)
     assert page.is_hidden("#error")
@@ -265,7 +268,9 @@ def test_downloads_trace_json_matrix_csv_and_chart_images(page: Any, server: str
     with page.expect_download() as dl:
         page.click("#dl-csv")
     lines = Path(dl.value.path()).read_text().splitlines()
-    assert lines[0] == '"query \\ key","#0 the","#1 ␣cat","#2 ␣saw","#3 ␣the","#4 ␣cat"'
+    corner = "query \\ key · model transformer · view head · layer 0 · head 0 · sink shown · filter none"
+    corner += " · colours abs · values as sent (float16): 4 significant digits"
+    assert lines[0] == f'"{corner}","#0 the","#1 ␣cat₁","#2 ␣saw","#3 ␣the","#4 ␣cat₄"'
     assert len(lines) == 6
     for fmt in ["png", "svg"]:
         with page.expect_download() as dl:

@@ -6,30 +6,18 @@ the hundreds, attention is far from uniform), and the screenshot docs/learn.png 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from models.checkpoint import CHECKPOINT_DIR
-from tests.browser.harness import run_server
 from tests.browser.helpers import wait_js
 from tests.browser.test_learn import PARTS, TOLERANCE, checks
 
 pytestmark = pytest.mark.browser
 
-SHIPPED = ("transformer", "lstm", "gru", "rnn")
 TEXT = "It was the best of times, it was the worst of times."
-
-
-@pytest.fixture(scope="module")
-def shipped(artifacts: Path) -> Iterator[str]:
-    if not all((CHECKPOINT_DIR / f"{name}.safetensors").is_file() for name in SHIPPED):
-        pytest.skip("the shipped checkpoints are not here")
-    with run_server(CHECKPOINT_DIR, artifacts / "server-shipped.log", timeout=180) as url:
-        yield url
 
 
 def test_learn_on_the_shipped_models(page: Any, shipped: str, artifacts: Path) -> None:

@@ -2,7 +2,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { base64ToBytes, decodeArray, decodeF16, decodeParts, expandCausal, halfToFloat } from "../../static/js/api.js";
+import {
+  ApiError,
+  base64ToBytes,
+  carriedLinks,
+  decodeArray,
+  decodeF16,
+  decodeParts,
+  expandCausal,
+  fittingText,
+  halfToFloat,
+  serverDown,
+} from "../../static/js/api.js";
 
 test("halfToFloat decodes special and boundary values exactly", () => {
   assert.equal(halfToFloat(0x0000), 0);
@@ -82,4 +93,30 @@ test("decodeParts decodes nested parts (attention.self, gates.*) and plain ones 
   assert.equal(parts.h.data[0], 1);
   assert.equal(parts.gates.f.data[0], 1);
   assert.equal(parts.attention.self.data[0], 1);
+});
+
+test("fittingText cuts at the server's fits_chars, counted in code points", () => {
+  assert.equal(fittingText("a😀b cat", { fits_chars: 3 }), "a😀b"); // "😀" is two UTF-16 units, one character
+  assert.equal(fittingText("the cat", { fits_chars: 3 }), "the");
+  assert.equal(fittingText("the cat", { n_ctx: 3 }), null); // the problem says nothing that fits
+  assert.equal(fittingText("the cat", { fits_chars: 0 }), null);
+  assert.equal(fittingText("the cat", undefined), null);
+});
+
+test("serverDown: no answer, a gateway's 502/504 or a 503; not a refusal of the request", () => {
+  const err = (status) => new ApiError(status, "t", "d");
+  assert.deepEqual(
+    [0, 502, 503, 504, 422, 413, 404, 500].map((s) => serverDown(err(s))),
+    [true, true, true, true, false, false, false, false],
+  );
+  assert.equal(serverDown(new Error("x")), false);
+});
+
+test("carriedLinks carry the text, and the model to Explore and as Compare's first", () => {
+  assert.deepEqual(carriedLinks({ text: "the café, & co", model: "lstm" }), {
+    explore: "/?text=the+caf%C3%A9%2C+%26+co&model=lstm",
+    compare: "/compare?text=the+caf%C3%A9%2C+%26+co&models=lstm",
+    learn: "/learn?text=the+caf%C3%A9%2C+%26+co",
+  });
+  assert.deepEqual(carriedLinks({ text: "" }), { explore: "/", compare: "/compare", learn: "/learn" });
 });

@@ -4,10 +4,12 @@ import { test } from "node:test";
 
 import {
   availableModels,
+  cardLine,
   declaredParts,
   defaultModel,
   describeModel,
   modelOptions,
+  modelsThatFit,
   partLabel,
   shortReason,
 } from "../../static/js/catalog.js";
@@ -68,4 +70,31 @@ test("unavailable models are offered disabled, with the short reason and the ful
     label: "broken — unavailable: model card is missing",
   });
   assert.equal(shortReason(undefined), "unknown");
+});
+
+test("modelsThatFit: available models with the same tokenizer and a context long enough, smallest first", () => {
+  const long = model("longlstm", { n_ctx: 1024, parts: ["h", "predictions"] });
+  const mid = model("midrnn", { n_ctx: 512, parts: ["h", "predictions"] });
+  const other = { ...model("othertok", { n_ctx: 4096 }), tokenizer: "enfr" };
+  const c = catalog([TRANSFORMER, long, mid, other, UNAVAILABLE]);
+  assert.deepEqual(
+    modelsThatFit(c, "transformer", 300).map((m) => m.name),
+    ["midrnn", "longlstm"],
+  );
+  assert.deepEqual(
+    modelsThatFit(c, "transformer", 600).map((m) => m.name),
+    ["longlstm"],
+  );
+  assert.deepEqual(modelsThatFit(c, "transformer", 2000), []);
+  assert.deepEqual(
+    modelsThatFit(c, "midrnn", 300).map((m) => m.name),
+    ["longlstm"], // never the model itself
+  );
+});
+
+test("a model's held-out numbers come from its card, beside its name", () => {
+  const card = { metrics: { valid_perplexity: 68.704, valid_bits_per_char: 1.6941 } };
+  const measured = { ...TRANSFORMER, card };
+  assert.equal(cardLine(measured), "held out: 68.7 ppl · 1.69 bits/char");
+  assert.equal(cardLine({ ...TRANSFORMER, card: { metrics: {} } }), "held out: not measured");
 });

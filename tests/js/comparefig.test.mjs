@@ -7,9 +7,13 @@ import {
   deltaFigure,
   differingTicks,
   faint,
+  fitTicks,
+  MIN_TICK_PX,
   mapFigure,
+  plotArea,
   profileFigure,
   surprisalFigure,
+  thumbnail,
 } from "../../static/js/comparefig.js";
 import { alignTokens, diffRuns, formatP, PAIR_SAMPLES } from "../../static/js/comparemath.js";
 
@@ -128,4 +132,63 @@ test("differingTicks: every differing slot labelled, the others thinned around t
     ticktext,
     tickvals.map((k) => `s${k}`),
   );
+});
+
+const tokens = (n) => Array.from({ length: n }, (_, t) => `w${t}`);
+const spacing = (axis, area, n) =>
+  Math.min(...axis.tickvals.slice(1).map((v, k) => ((v - axis.tickvals[k]) * area) / n));
+
+test("fitTicks: every k-th token labelled, MIN_TICK_PX apart or more, along both axes of a map", () => {
+  const labels = tokens(250);
+  const m = labels.map(() => labels.map(() => 0.5));
+  const fig = mapFigure(m, labels, { zmin: -1, zmax: 1 });
+  for (const [w, h] of [
+    [1000, 600],
+    [300, 380],
+    [800, 300],
+  ]) {
+    const fitted = fitTicks(fig, labels, w, h);
+    const area = plotArea(fig, w, h);
+    assert.equal(area.width, area.height); // a square map: its shorter side
+    for (const axis of [fitted.layout.xaxis, fitted.layout.yaxis]) {
+      assert.ok(axis.tickvals.length >= Math.floor(area.width / MIN_TICK_PX) / 2, [w, h, axis.tickvals.length]);
+      assert.ok(spacing(axis, area.width, 250) >= MIN_TICK_PX, [w, h]);
+      assert.deepEqual(
+        axis.ticktext,
+        axis.tickvals.map((v) => labels[v]),
+      );
+    }
+  }
+  assert.equal(fig.data[0].x.length, 250); // every token still drawn
+});
+
+test("fitTicks: a map with tokens along x only keeps its y axis; a wide one labels more along x", () => {
+  const labels = tokens(100);
+  const fig = {
+    data: [{ type: "heatmap", z: [] }],
+    layout: { margin: { l: 50, r: 10, t: 30, b: 70 }, xaxis: {}, yaxis: { tickvals: [0, 12], ticktext: ["0", "12"] } },
+    highlight: [{ along: "x" }],
+  };
+  const fitted = fitTicks(fig, labels, 1200, 400);
+  assert.deepEqual(fitted.layout.yaxis, fig.layout.yaxis);
+  const area = plotArea(fig, 1200, 400);
+  assert.ok(area.width > area.height);
+  assert.ok(spacing(fitted.layout.xaxis, area.width, 100) >= MIN_TICK_PX);
+  assert.ok(fitted.layout.xaxis.tickvals.length > fitTicks(fig, labels, 400, 400).layout.xaxis.tickvals.length);
+});
+
+test("thumbnail: the map alone, no labels, titles, notes or colour bar; the data kept", () => {
+  const labels = tokens(20);
+  const fig = mapFigure(
+    labels.map(() => labels.map(() => 1)),
+    labels,
+    { zmin: 0, zmax: 1, title: "a map" },
+  );
+  const small = thumbnail({ ...fig, layout: { ...fig.layout, annotations: [{ text: "capped" }] } });
+  assert.deepEqual([small.layout.xaxis.ticktext, small.layout.yaxis.ticktext], [[], []]);
+  assert.equal(small.layout.title.text, "");
+  assert.deepEqual(small.layout.annotations, []);
+  assert.equal(small.data[0].showscale, false);
+  assert.equal(small.data[0].z, fig.data[0].z);
+  assert.equal(small.layout.yaxis.scaleanchor, "x");
 });

@@ -9,7 +9,9 @@ import {
   differenceMap,
   diffRuns,
   fullRollout,
+  largeColumn,
   logProfile,
+  MIN_CELL_PX,
   meanByDistance,
   sharedRange,
   sortRows,
@@ -258,4 +260,15 @@ test("splitAt and wordProbability: the prefix and the word, and 2^-(its tokens' 
   assert.equal(wordProbability(spans, [1.5, 2.5, null], 5), null, "a token straddles the boundary");
   assert.equal(wordProbability(spans, [1.5, 2.5, null], 0), null, "the first token has no prediction");
   assert.equal(wordProbability(spans, [1.5, 2.5, null], 10), null, "no word");
+});
+
+test("largeColumn: the one asked for, else side by side where a token gets MIN_CELL_PX, else the first", () => {
+  const names = ["transformer", "lstm", "gru", "rnn"];
+  const wide = 200 + 30 * MIN_CELL_PX; // 30 tokens just fit
+  assert.equal(largeColumn("", names, wide, 30), null);
+  assert.equal(largeColumn("", names, wide, 31), "transformer");
+  assert.equal(largeColumn("all", names, wide, 250), null); // side by side when asked, however narrow
+  assert.equal(largeColumn("gru", names, wide, 5), "gru"); // one large when asked, however wide
+  assert.equal(largeColumn("gone", names, wide, 250), "transformer"); // a model no longer chosen
+  assert.equal(largeColumn("", ["lstm"], 10, 250), null); // one map: nothing to make small
 });

@@ -158,28 +158,28 @@ test("hiding the first token leaves an all-zero row at zero, not NaN", () => {
   assert.deepEqual(matrix, [[0]]);
 });
 
-test("top-k per row keeps the k largest weights and zeroes the rest", () => {
+test("top-k per row keeps the k largest weights and removes the rest (null)", () => {
   const m = [
     [0.1, 0.6, 0.3],
     [0.5, 0.2, 0.3],
   ];
   assert.deepEqual(topKPerRow(m, 1), [
-    [0, 0.6, 0],
-    [0.5, 0, 0],
+    [null, 0.6, null],
+    [0.5, null, null],
   ]);
   assert.deepEqual(topKPerRow(m, 2), [
-    [0, 0.6, 0.3],
-    [0.5, 0, 0.3],
+    [null, 0.6, 0.3],
+    [0.5, null, 0.3],
   ]);
   assert.deepEqual(topKPerRow(m, 5), m);
 });
 
 test("top-k ties keep the earlier key, so exactly k survive", () => {
-  assert.deepEqual(topKPerRow([[0.25, 0.25, 0.25, 0.25]], 2), [[0.25, 0.25, 0, 0]]);
+  assert.deepEqual(topKPerRow([[0.25, 0.25, 0.25, 0.25]], 2), [[0.25, 0.25, null, null]]);
 });
 
-test("threshold filter zeroes weights below the threshold", () => {
-  assert.deepEqual(thresholdFilter([[0.05, 0.1, 0.85]], 0.1), [[0, 0.1, 0.85]]);
+test("threshold filter removes weights below the threshold", () => {
+  assert.deepEqual(thresholdFilter([[0.05, 0.1, 0.85]], 0.1), [[null, 0.1, 0.85]]);
 });
 
 test("prepareAttention applies hide-first before the filter", () => {
@@ -190,10 +190,9 @@ test("prepareAttention applies hide-first before the filter", () => {
   ];
   const { matrix, index } = prepareAttention(m, { hideFirst: true, filter: { kind: "topk", value: 1 } });
   assert.deepEqual(index, [1, 2]);
-  closeMatrix(matrix, [
-    [1, 0],
-    [0, 0.75],
-  ]);
+  assert.deepEqual(matrix[0], [1, null]);
+  assert.equal(matrix[1][0], null);
+  assert.ok(Math.abs(matrix[1][1] - 0.75) < 1e-12);
 });
 
 test("tensorMatrix slices [L, H, T, T] row-major without copying", () => {
@@ -419,4 +418,75 @@ test("colour scale tops out at the 99th percentile on long maps, the maximum on 
   const many = [Array.from({ length: 1000 }, (_, i) => (i === 0 ? 1 : 0.01 * (i % 10)))];
   const cap = colourCap(many);
   assert.ok(cap.capped && cap.zmax === 0.09);
+});
+
+import { attentionScale, FILTERED_COLOUR, scaleUnits } from "../../static/js/figures.js";
+
+test("attention colours: 0-1 by default, the 99th percentile on request", () => {
+  const values = [[0.1, 0.2, null]];
+  assert.deepEqual([attentionScale(values).zmin, attentionScale(values).zmax], [0, 1]);
+  assert.equal(attentionScale(values, { scale: "p99" }).zmax, 0.2); // short map: its maximum
+  assert.equal(attentionScale(values).colorscale[0][1], "#440154");
+});
+
+test("filtered-out cells get a grey band below 0, labelled on the colour bar", () => {
+  const s = attentionScale([[0.5]], { filtered: true });
+  assert.ok(s.zmin < 0 && s.removed === s.zmin && s.zmax === 1);
+  assert.deepEqual(
+    s.colorscale.slice(0, 2).map((c) => c[1]),
+    [FILTERED_COLOUR, FILTERED_COLOUR],
+  );
+  assert.equal(s.colorscale[2][1], "#440154");
+  assert.equal(s.colorscale.at(-1)[0], 1);
+  assert.equal(s.ticks.ticktext[0], "filtered out");
+  assert.ok(s.ticks.tickvals[0] > s.zmin && s.ticks.tickvals[0] < 0);
+  assert.deepEqual(s.ticks.tickvals.slice(1), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+});
+
+test("attention figure: removed cells grey, the masked future blank", () => {
+  const fig = attentionFigure(
+    [
+      [1, 0],
+      [null, 0.7],
+    ],
+    ["a", "b"],
+    { causal: true, filtered: true },
+  );
+  const [trace] = fig.data;
+  assert.equal(trace.z[0][1], null);
+  assert.equal(trace.z[1][0], trace.zmin);
+  assert.match(trace.text[1][0], /filtered out$/);
+  assert.match(trace.text[1][1], /weight 0\.7000$/);
+});
+
+test("scaleUnits divides each unit by its own largest |value|", () => {
+  assert.deepEqual(
+    scaleUnits([
+      [500, 0.1, 0],
+      [-250, -0.2, 0],
+    ]),
+    [
+      [1, 0.5, 0],
+      [-0.5, -1, 0],
+    ],
+  );
+});
+
+test("a state scaled per unit shows the scaled colours and the real value on hover", () => {
+  const m = [
+    [500, 0.1],
+    [-250, -0.2],
+  ];
+  const fig = stateFigure(m, ["a", "b"], { scaled: scaleUnits(m), valueName: "c" });
+  const [trace] = fig.data;
+  assert.deepEqual(trace.z, [
+    [1, -0.5],
+    [0.5, -1],
+  ]);
+  assert.deepEqual(trace.customdata, [
+    [500, -250],
+    [0.1, -0.2],
+  ]);
+  assert.match(trace.hovertemplate, /customdata/);
+  assert.match(trace.colorbar.title.text, /÷/);
 });

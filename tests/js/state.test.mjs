@@ -119,31 +119,109 @@ test("a focus subscriber can unsubscribe", () => {
   assert.deepEqual(heard, []);
 });
 
-test("syncUrl writes the state at once and later only for the schema's fields", () => {
-  const written = [];
-  const frameQueue = [];
+/** A fake address bar and history for syncUrl: `entries` (the URLs, oldest first), `at`
+ * (the current one), `back()`, and the queued animation frames run by `frames()`. */
+function fakeBrowser() {
+  const queue = new Map(); // frame id -> callback
+  let ids = 0;
+  const h = { entries: ["/"], at: 0 };
+  const go = (url) => {
+    globalThis.location.search = url.slice(1);
+  };
   Object.assign(globalThis, {
     location: { pathname: "/", search: "" },
     history: {
       replaceState: (_s, _t, url) => {
-        written.push(url);
-        globalThis.location.search = url.slice(1);
+        h.entries[h.at] = url;
+        go(url);
+      },
+      pushState: (_s, _t, url) => {
+        h.entries.splice(h.at + 1, Infinity, url);
+        h.at += 1;
+        go(url);
       },
     },
-    requestAnimationFrame: (fn) => frameQueue.push(fn),
-    cancelAnimationFrame: () => {},
+    requestAnimationFrame: (fn) => {
+      ids += 1;
+      queue.set(ids, fn);
+      return ids;
+    },
+    cancelAnimationFrame: (id) => queue.delete(id),
   });
+  return {
+    h,
+    pendingFrames: () => queue.size,
+    frames: () => {
+      const due = [...queue.values()];
+      queue.clear();
+      for (const fn of due) fn();
+    },
+    back() {
+      h.at -= 1;
+      go(h.entries[h.at]);
+    },
+    done() {
+      for (const key of ["location", "history", "requestAnimationFrame", "cancelAnimationFrame"])
+        delete globalThis[key];
+    },
+  };
+}
+
+test("syncUrl writes the state at once and later only for the schema's fields", () => {
+  const b = fakeBrowser();
   try {
     const store = createStore({ text: "hi", models: [], layer: 1, sink: false, thr: 0.1, units: [] });
     syncUrl(store, SCHEMA);
-    assert.deepEqual(written, ["/?text=hi&layer=1"]); // the state as it is, normalised, at once
+    assert.deepEqual(b.h.entries, ["/?text=hi&layer=1"]); // the state as it is, normalised, at once
     store.set({ trace: { big: "object" } }); // page data outside the schema: no URL work
-    assert.equal(frameQueue.length, 0);
+    assert.equal(b.pendingFrames(), 0);
     store.set({ layer: 0, sink: true });
-    for (const fn of frameQueue.splice(0)) fn();
-    assert.deepEqual(written, ["/?text=hi&layer=1", "/?text=hi&sink=1"]);
+    b.frames();
+    assert.deepEqual(b.h.entries, ["/?text=hi&sink=1"]); // nothing pushed: the entry replaced
   } finally {
-    for (const key of ["location", "history", "requestAnimationFrame", "cancelAnimationFrame"]) delete globalThis[key];
+    b.done();
+  }
+});
+
+test("syncUrl: deliberate changes and committed texts make entries; typing and the rest replace", () => {
+  const b = fakeBrowser();
+  try {
+    const store = createStore({ text: "hi", models: [], layer: 0, sink: false, thr: 0.1, units: [] });
+    const url = syncUrl(store, SCHEMA, { pushed: ["layer", "models"], held: ["text"] });
+    store.set({ text: "hi the" });
+    store.set({ text: "hi there" }); // typing: the URL keeps the text traced
+    b.frames();
+    assert.deepEqual(b.h.entries, ["/?text=hi"]);
+    url.commit(); // the page sends it
+    url.commit(); // the same text again: no new entry
+    assert.deepEqual(b.h.entries, ["/?text=hi", "/?text=hi+there"]);
+    store.set({ layer: 2 });
+    b.frames();
+    store.set({ sink: true });
+    b.frames();
+    assert.deepEqual(b.h.entries, ["/?text=hi", "/?text=hi+there", "/?text=hi+there&layer=2&sink=1"]);
+    // Back: the store follows the URL, and the page's own normalising replaces, not pushes
+    b.back();
+    const heard = [];
+    const stop = store.subscribe((_st, changed) => {
+      heard.push([...changed].sort().join());
+      if (changed.has("layer")) store.set({ thr: 0.2 });
+    });
+    const changed = url.restore();
+    stop();
+    assert.deepEqual([...changed].sort(), ["layer", "sink"]);
+    assert.deepEqual(heard, ["layer,sink", "thr"]);
+    assert.equal(store.get().layer, 0);
+    b.frames();
+    assert.deepEqual(b.h.entries, ["/?text=hi", "/?text=hi+there&thr=0.2", "/?text=hi+there&layer=2&sink=1"]);
+    assert.equal(b.h.at, 1);
+    // a restored text is the one committed: running it adds no entry
+    b.back();
+    assert.deepEqual([...url.restore()].sort(), ["text", "thr"]);
+    url.commit();
+    assert.equal(b.h.at, 0);
+  } finally {
+    b.done();
   }
 });
 

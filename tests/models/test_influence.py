@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -169,11 +170,27 @@ def test_texts_over_the_influence_limit_are_refused_with_the_limit_named(tokeniz
         inf.influence(lm, "the", "saliency")  # type: ignore[arg-type]
 
 
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One torch intra-op thread: with more, a call may get fewer threads while others run,
+    which changes the order of a sum (last-bit differences) but is no interference."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.usefixtures("one_thread")
 def test_concurrent_influence_equals_sequential_and_leaves_the_net_untouched(any_lm: LanguageModel) -> None:
     jobs = [(TEXT[: 12 + 5 * i], method) for i in range(4) for method in inf.METHODS]
     sequential = [inf.influence(any_lm, text, method) for text, method in jobs]
+
+    def in_worker(job: tuple[str, inf.Method]) -> inf.Influence:
+        torch.set_num_threads(1)  # the setting is per thread
+        return inf.influence(any_lm, *job)
+
     with ThreadPoolExecutor(max_workers=4) as pool:
-        concurrent = list(pool.map(lambda job: inf.influence(any_lm, *job), jobs))
+        concurrent = list(pool.map(in_worker, jobs))
     with torch.inference_mode():  # as a server's inference thread may call it
         concurrent.append(inf.influence(any_lm, *jobs[-2]))
     sequential.append(sequential[-2])

@@ -77,3 +77,30 @@ def test_control_characters_display_as_visible_symbols(tokenizer: Tokenizer) -> 
 def test_lone_surrogate_raises_invalid_text_error_naming_the_position(tokenizer: Tokenizer) -> None:
     with pytest.raises(InvalidTextError, match=r"U\+D800.*position 3"):
         tokenizer.encode("abc\ud800def")
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text(min_size=1), n=st.integers(1, 12))
+@example(text="a😀b héllo 日本語 cat", n=3)
+@example(text="😀😀😀", n=2)
+def test_prefix_chars_cuts_at_a_token_boundary_within_n_tokens(
+    tokenizer: Tokenizer, text: str, n: int
+) -> None:
+    cut = tokenizer.prefix_chars(text, n)
+    assert len(tokenizer.encode_ids(text[:cut])) <= n
+    spans = tokenizer.encode(text).spans
+    if len(spans) <= n:
+        assert cut == len(text)
+    # a boundary: no token of the whole text straddles the cut
+    assert all(end <= cut or start >= cut for start, end in spans)
+
+
+@settings(max_examples=50, deadline=None)
+@given(words=WORDS, n=st.integers(1, 6))
+def test_prefix_chars_of_plain_words_keeps_the_first_n_tokens(
+    tokenizer: Tokenizer, words: list[str], n: int
+) -> None:
+    text = " ".join(words * 3)
+    tokens = tokenizer.encode(text)
+    want = tokens.spans[n - 1][1] if len(tokens) > n else len(text)
+    assert tokenizer.prefix_chars(text, n) == want

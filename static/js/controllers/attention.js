@@ -7,7 +7,7 @@
 import { checkbox, editing, select } from "../controls.js";
 import * as V from "../views.js";
 
-const REDRAW = ["view", "layer", "head", "sink", "filter", "k", "thr"];
+const REDRAW = ["view", "layer", "head", "sink", "filter", "k", "thr", "scale"];
 
 const range = (n) => Array.from({ length: n }, (_, i) => ({ value: i, label: `${i}` }));
 const clamp = (v, n) => Math.min(Math.max(0, v), n - 1);
@@ -74,6 +74,7 @@ export function attentionController(kind) {
       return {
         fig,
         name: prefix ? `attention-${kind.name}` : "attention",
+        record: V.attentionRecord(st),
         csv: { name: prefix + view.view, matrix, rowLabels: labels, colLabels: labels, corner: "query \\ key" },
       };
     },
@@ -105,6 +106,7 @@ export function attentionController(kind) {
       }),
       select("filter", "filter"),
       filterValue,
+      select("scale", "scale"),
       checkbox("sink", "sink"),
     ],
   };

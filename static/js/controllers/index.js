@@ -16,8 +16,9 @@
  *   has(trace)        whether the trace carries what it draws
  *   normalise(st)     a patch bringing layer, head... into range for the model
  *   redraws(changed, st)  whether a change of these state keys needs a redraw
- *   main(trace, st, fit)  the large view: {fig, name, csv: {name, matrix, rowLabels,
- *                     colLabels, corner}}; `fit` {rows, cols, square} sizes its labels
+ *   main(trace, st, fit)  the large view: {fig, name, record (what it shows, for exports:
+ *                     views.js attentionRecord), csv: {name, matrix, rowLabels, colLabels,
+ *                     corner}}; `fit` {rows, cols, square} sizes its labels
  *   lines             null, or (trace, st, fit) -> {fig, name}: a second, smaller chart
  *   token(trace, st, plot, point)  the token a point stands for (null: none)
  *   click(trace, st, plot, point)  {token, patch?}: what a click selects and changes

@@ -6,7 +6,7 @@
  */
 
 import { declaredParts, partLabel } from "../catalog.js";
-import { editing, select } from "../controls.js";
+import { checkbox, editing, select } from "../controls.js";
 import { tensorMatrix } from "../figures.js";
 import * as V from "../views.js";
 
@@ -53,7 +53,7 @@ export function stateController(catalog, model, states, gates = []) {
     has: (trace) => names.every((name) => name in tensors(trace)),
     normalise: (st) => ({ layer: clamp(st.layer, nLayers) }),
     redraws: (changed, st) =>
-      ["view", "layer", "sort", "units"].some((key) => changed.has(key)) ||
+      ["view", "layer", "sort", "units", "unitnorm"].some((key) => changed.has(key)) ||
       (changed.has("token") && st.sort === "token"),
 
     main(trace, st, fit = {}) {
@@ -63,6 +63,7 @@ export function stateController(catalog, model, states, gates = []) {
       return {
         fig: view.fig,
         name: st.view,
+        record: V.stateRecord(st),
         csv: {
           name: `${st.view}-layer${st.layer}`,
           matrix: m,
@@ -89,10 +90,10 @@ export function stateController(catalog, model, states, gates = []) {
     grid(trace, st) {
       const parts = tensors(trace);
       return {
-        key: "states",
+        key: `states ${Boolean(st.unitnorm)}`,
         cell: V.recurrentCell(parts, st),
         names: V.recurrentNames(parts, labelOf),
-        figure: () => V.recurrentGrid(parts),
+        figure: () => V.recurrentGrid(parts, { unitnorm: Boolean(st.unitnorm) }),
       };
     },
     pick: (trace, cell) => V.recurrentPick(tensors(trace), cell),
@@ -102,6 +103,7 @@ export function stateController(catalog, model, states, gates = []) {
       select("rlayer", "layer", { int: true, options: () => range(nLayers) }),
       select("sort", "sort"),
       unitsControl,
+      checkbox("unitnorm", "unitnorm"),
     ],
   };
 }
