@@ -6,17 +6,14 @@ from __future__ import annotations
 import torch
 
 from models.ablation import head_ablation_costs
-from models.lm import LanguageModel
 from models.tokenizer import Tokenizer
-from tests.tiny import tiny_net
+from tests.tiny import TRANSFORMER, tiny_net
 
 TEXT = "The cat sat on the mat, and the dog sat on the log, and the cat saw the dog. " * 3
 
 
-def test_a_head_the_output_ignores_costs_nothing_and_the_others_cost_something(
-    tiny_models: dict[str, LanguageModel], tokenizer: Tokenizer
-) -> None:
-    config = tiny_models["transformer"].config
+def test_a_head_the_output_ignores_costs_nothing_and_the_others_cost_something(tokenizer: Tokenizer) -> None:
+    config = TRANSFORMER
     net = tiny_net("transformer", config, seed=3)
     net.eval()
     d_head = config["d_model"] // config["n_heads"]
