@@ -63,7 +63,7 @@ def sweep_table(folder: Path = CHECKPOINT_DIR) -> str:
         for row in sweep["results"]:
             setting = ", ".join(f"{k} {v}" for k, v in row["model"].items()) or "–"
             induction = "–" if row.get("induction_max") is None else f"{row['induction_max']:.2f}"
-            chosen = "✓" if row == sweep["best"] else ""
+            chosen = "✓" if row == sweep.get("chosen", sweep["best"]) else ""
             rows.append(
                 f"| {name} | {row['lr']:g} | {setting} | {row['valid_bits_per_char']:.3f} | "
                 f"{row['copy_ratio']:.2f} | {induction} | {chosen} |"

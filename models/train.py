@@ -382,6 +382,13 @@ def main(argv: list[str] | None = None) -> None:
         help="train with the best setting of this sweep (runs/sweep/ARCH.json), recorded in the card",
     )
     parser.add_argument(
+        "--sweep-rank",
+        type=int,
+        default=0,
+        help="train the sweep's setting of this rank instead (0: the best, 1: the second, ...); "
+        "the card records which one was chosen",
+    )
+    parser.add_argument(
         "--set",
         dest="model",
         action="append",
@@ -394,12 +401,17 @@ def main(argv: list[str] | None = None) -> None:
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     overrides = parse_overrides(args.model)
     sweep = json.loads(args.sweep.read_text()) if args.sweep else None
-    if sweep:  # the sweep's best learning rate (min_lr keeps its ratio) and model settings
+    if sweep:  # the chosen setting's learning rate (min_lr keeps its ratio) and model settings
         if sweep["arch"] != args.arch:
             raise SystemExit(f"{args.sweep} is a sweep of {sweep['arch']}, not {args.arch}")
-        best = sweep["best"]
-        cfg = replace(cfg, lr=best["lr"], min_lr=best["lr"] * cfg.min_lr / cfg.lr)
-        overrides = {**overrides, **best["model"]}
+        if not 0 <= args.sweep_rank < len(sweep["results"]):
+            raise SystemExit(
+                f"--sweep-rank {args.sweep_rank}: {args.sweep} has {len(sweep['results'])} settings"
+            )
+        chosen = sweep["results"][args.sweep_rank]  # best first
+        sweep = {**sweep, "chosen": chosen, "chosen_rank": args.sweep_rank}
+        cfg = replace(cfg, lr=chosen["lr"], min_lr=chosen["lr"] * cfg.min_lr / cfg.lr)
+        overrides = {**overrides, **chosen["model"]}
     name = args.name or args.arch
     card = train(
         args.arch, overrides, cfg, args.out, name,

@@ -40,3 +40,14 @@ def test_tables_show_copying_and_mark_the_chosen_sweep_setting(tmp_path: Path) -
     assert "| transformer | 0.003 | – | 2.500 | 0.30 | 0.60 | ✓ |" in sweep
     assert "| transformer | 0.001 | – | 2.700 | 0.90 | 0.05 |  |" in sweep
     assert "| lstm | no sweep recorded |" in sweep
+
+
+def test_the_sweep_table_marks_the_setting_chosen_when_it_is_not_the_best(tmp_path: Path) -> None:
+    card = _card("rnn", True)
+    sweep = card["sweep"]
+    assert isinstance(sweep, dict)
+    card["sweep"] = {**sweep, "chosen": sweep["results"][1], "chosen_rank": 1}
+    (tmp_path / "rnn.json").write_text(json.dumps(card))
+    table = sweep_table(tmp_path)
+    assert "| rnn | 0.003 | – | 2.500 | 0.30 | 0.60 |  |" in table
+    assert "| rnn | 0.001 | – | 2.700 | 0.90 | 0.05 | ✓ |" in table
