@@ -136,7 +136,7 @@ def test_shipped_card_records_recipe_sweep_and_copying_over_training(arch: str, 
     assert all(card["config"][k] == v for k, v in chosen["model"].items())
     history = card["history"]
     assert history and all(math.isfinite(h["copy_ratio"]) for h in history)
-    if "attention" in model.parts:
+    if "attention" in model.spec.parts:
         n_layers, n_heads = card["config"]["n_layers"], card["config"]["n_heads"]
         assert all(len(h["induction"]) == n_layers and len(h["induction"][0]) == n_heads for h in history)
     assert math.isfinite(card["metrics"]["copying"]["copy_ratio"])
