@@ -35,8 +35,7 @@ LENGTHS = (16, 64, 256)
 MODELS = ("transformer", "lstm", "gru", "rnn")
 MKL = {"MKL_DISABLE_FAST_MM": "1"}
 # jemalloc (Debian's libjemalloc2) as the image and scripts/serve.sh preload it, where installed
-SHIPPED = deployed_env()
-JEMALLOC_ENV = {k: SHIPPED[k] for k in ("LD_PRELOAD", "MALLOC_CONF") if "LD_PRELOAD" in SHIPPED}
+JEMALLOC_ENV = {k: v for k, v in deployed_env().items() if k in ("LD_PRELOAD", "MALLOC_CONF")}
 SETTINGS = {
     "defaults": {},
     "MKL fast MM off": MKL,
