@@ -22,6 +22,7 @@ from models.copying import CopyProbe, common_words, copy_ratio, induction_scores
 from models.data import Corpus
 from models.evaluate import Stream, score
 from models.lm import LanguageModel, load_model
+from models.probe import ProbeConfig, ProbeData, generator, positional_scores
 from models.train import greedy
 
 FOLDER: Path = CHECKPOINT_DIR
@@ -153,3 +154,24 @@ def test_shipped_copying_numbers_are_reproducible(model: LanguageModel, corpus: 
         torch.testing.assert_close(
             induction_scores(model.net, probe), torch.tensor(recorded["induction"]), atol=1e-3, rtol=0
         )
+
+
+SINK_SCORE = 0.3  # a first-token score this high would be a sink head worth the name
+
+
+def test_shipped_transformer_head_scores_are_reproducible_and_it_has_no_sink_head(
+    shipped: dict[str, LanguageModel], corpus: Corpus
+) -> None:
+    """The card's previous- and first-token scores come back from the weights, and the
+    glossary's "the shipped Transformer has no such head" (static/js/glossary.js, sink) holds."""
+    _require("transformer")
+    lm = shipped.get("transformer") or load_model(NAME.format(arch="transformer"), folder=FOLDER)
+    recorded = lm.card["probes"]["heads"]
+    cfg = ProbeConfig(**lm.card["probes"]["config"])
+    data = ProbeData.load(lm.tokenizer, corpus)
+    windows = data.windows(cfg.head_windows, min(256, lm.n_ctx), generator(cfg, "heads"))
+    previous, first = positional_scores(lm.net, windows)
+    torch.testing.assert_close(previous, torch.tensor(recorded["previous_token"]), atol=1e-4, rtol=0)
+    torch.testing.assert_close(first, torch.tensor(recorded["first_token"]), atol=1e-4, rtol=0)
+    assert first.max() < SINK_SCORE, "a head now attends to the first token: update the glossary's 'sink'"
+    assert "has no such head" in (Path(__file__).parents[2] / "static/js/glossary.js").read_text()
