@@ -23,6 +23,7 @@ from models.data import Corpus
 from models.evaluate import Stream, score
 from models.lm import LanguageModel, load_model
 from models.probe import ProbeConfig, ProbeData, generator, positional_scores
+from models.report import quality_table, sweep_table
 from models.train import greedy
 
 FOLDER: Path = CHECKPOINT_DIR
@@ -175,3 +176,11 @@ def test_shipped_transformer_head_scores_are_reproducible_and_it_has_no_sink_hea
     torch.testing.assert_close(first, torch.tensor(recorded["first_token"]), atol=1e-4, rtol=0)
     assert first.max() < SINK_SCORE, "a head now attends to the first token: update the glossary's 'sink'"
     assert "has no such head" in (Path(__file__).parents[2] / "static/js/glossary.js").read_text()
+
+
+def test_readme_shows_the_shipped_quality_and_sweep_tables() -> None:
+    """The README's tables are `python -m models.report` on the committed cards, not older numbers."""
+    _all_cards()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert quality_table() in readme, "README quality table is stale: paste `python -m models.report`"
+    assert sweep_table() in readme, "README sweep table is stale: paste `python -m models.report`"
