@@ -40,14 +40,22 @@ def repeat_spans(
 
 
 def repeat_random(
-    batch: torch.Tensor, share: float, min_len: int, max_len: int, vocab: int, gen: torch.Generator
+    batch: torch.Tensor,
+    share: float,
+    min_len: int,
+    max_len: int,
+    vocab: int,
+    gen: torch.Generator,
+    copies: int = 2,
 ) -> torch.Tensor:
-    """batch int64[B, T] -> a copy in which each window, with probability ``share``, has a
-    sequence of ``min_len``..``max_len`` random tokens (ids 1..vocab-1, uniform; at most T // 2)
-    written twice in a row at a random place: nothing but the first copy predicts the second.
+    """batch int64[B, T] -> a copy in which each window, with probability ``share``, has a run
+    of ``min_len``..``max_len`` random tokens (ids 1..vocab-1, uniform; at most T // copies)
+    written ``copies`` times in a row at a random place: only the earlier copies predict the
+    later ones. Several copies make the first gradients toward copying stronger. With
+    ``copies=0`` the run is repeated over the whole window (at most T // 2 long).
     """
     b, t = batch.shape
-    hi = min(max_len, t // 2)
+    hi = min(max_len, t // max(copies, 2))
     lo = min(min_len, hi)
     chosen = torch.rand(b, generator=gen) < share
     length = torch.randint(lo, hi + 1, (b,), generator=gen)
@@ -56,7 +64,9 @@ def repeat_random(
     out = batch.clone()
     for i in torch.nonzero(chosen).flatten().tolist():
         n = int(length[i])
-        at = int(u_at[i] * (t - 2 * n + 1))
-        out[i, at : at + n] = tokens[i, :n]
-        out[i, at + n : at + 2 * n] = tokens[i, :n]
+        if copies == 0:
+            out[i] = tokens[i, :n].repeat(-(-t // n))[:t]
+            continue
+        at = int(u_at[i] * (t - copies * n + 1))
+        out[i, at : at + copies * n] = tokens[i, :n].repeat(copies)
     return out

@@ -94,7 +94,7 @@ class ProbeData:
         return self.valid[chosen[:, None] + torch.arange(length)]
 
 
-def _gen(cfg: ProbeConfig, probe: str) -> torch.Generator:
+def generator(cfg: ProbeConfig, probe: str) -> torch.Generator:
     """A generator per probe, so each probe's draws stay the same when another one changes."""
     return torch.Generator().manual_seed(cfg.seed * 1000 + sum(map(ord, probe)))
 
@@ -118,7 +118,7 @@ def _bootstrap_ratio(first: Tensor, second: Tensor, gen: torch.Generator, n: int
 def copying_vs_distance(net: TracedNet, data: ProbeData, cfg: ProbeConfig) -> dict[str, Any]:
     """Per gap: the copy ratio (second-copy ÷ first-copy mean surprisal) and its 95% interval;
     None where [EOT, copy, gap, copy] does not fit the model's context."""
-    gen = _gen(cfg, "copying")
+    gen = generator(cfg, "copying")
     pool, m, s = torch.tensor(data.pool), cfg.copy_words, cfg.copy_sequences
     words = torch.stack([pool[torch.randperm(len(pool), generator=gen)[:m]] for _ in range(s)])
     filler = data.windows(s, max(cfg.gaps), gen)
@@ -152,7 +152,7 @@ def agreement(lm: LanguageModel, cfg: ProbeConfig) -> dict[str, Any]:
 def context_length(net: TracedNet, data: ProbeData, cfg: ProbeConfig) -> dict[str, Any]:
     """Mean held-out loss (nats) of the same tokens predicted from exactly their last k tokens."""
     ks = [k for k in cfg.context_ks if k <= net.spec.n_ctx]
-    windows = data.windows(cfg.context_targets, max(ks) + 1, _gen(cfg, "context"))
+    windows = data.windows(cfg.context_targets, max(ks) + 1, generator(cfg, "context"))
     targets = windows[:, -1]
     rows = []
     for k in ks:
@@ -173,7 +173,7 @@ def gradient_vs_distance(net: TracedNet, data: ProbeData, cfg: ProbeConfig) -> d
     n = min(cfg.gradient_length, net.spec.n_ctx)
     sums = torch.zeros(n, dtype=torch.float64)
     counts = torch.zeros(n, dtype=torch.float64)
-    for w in data.windows(cfg.gradient_windows, n + 1, _gen(cfg, "gradient")):
+    for w in data.windows(cfg.gradient_windows, n + 1, generator(cfg, "gradient")):
         _, norms, _ = gradient_maps(net, w[:n], w[1:])  # [n, n], row t = prediction of x_{t+1}
         for d in range(n):
             diagonal = norms.diagonal(-d)  # entries [t, t - d]
@@ -216,7 +216,7 @@ def heads(net: TracedNet, data: ProbeData, cfg: ProbeConfig) -> dict[str, Any] |
     if not isinstance(net, Transformer):
         raise TypeError("head ablation needs a models.transformer.Transformer")
     n = min(256, net.spec.n_ctx)
-    previous, first = positional_scores(net, data.windows(cfg.head_windows, n, _gen(cfg, "heads")))
+    previous, first = positional_scores(net, data.windows(cfg.head_windows, n, generator(cfg, "heads")))
     probe = CopyProbe.for_context(list(data.pool), data.eot_id, net.spec.n_ctx)
     ablation = head_ablation_costs(net, data.valid[: cfg.ablation_tokens + 1], data.eot_id, window=n)
     scores = {

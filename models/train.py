@@ -14,7 +14,7 @@ import math
 import platform
 import shutil
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,8 @@ class TrainConfig:
     random_share: float = 0.0  # share of training windows with a run of random tokens written twice
     random_min: int = 8  # length of that run, in tokens
     random_max: int = 32
+    random_copies: int = 2  # how many times that run is written; 0: over the whole window
+    copy_warmup: int = 0  # steps at the start in which every window carries such a run
     extra_books: str = ""  # comma-separated texts of data.EXTRA_BOOKS added whole to training
     save_every_s: float = 300.0  # how often the resumable state is written
 
@@ -143,14 +145,17 @@ def _tokenized(files: tuple[tuple[str, str], ...], tokenizer_json: str, extra_bo
     return Data(corpus, extra, tokenizer, train_stream, len(books.ids), valid, words)
 
 
-def sample_batch(data: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, vocab: int) -> torch.Tensor:
+def sample_batch(
+    data: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, vocab: int, step: int
+) -> torch.Tensor:
     """Random windows int64[B, T + 1] of the training stream, augmented as configured."""
     starts = torch.randint(0, len(data) - cfg.seq_len - 1, (cfg.batch_size,), generator=gen)
     batch = data[starts[:, None] + torch.arange(cfg.seq_len + 1)]
     if cfg.repeat_share > 0:
         batch = repeat_spans(batch, cfg.repeat_share, cfg.repeat_min, cfg.repeat_max, gen)
-    if cfg.random_share > 0:
-        batch = repeat_random(batch, cfg.random_share, cfg.random_min, cfg.random_max, vocab, gen)
+    share = 1.0 if step < cfg.copy_warmup else cfg.random_share
+    if cfg.random_share > 0 or cfg.copy_warmup > 0:
+        batch = repeat_random(batch, share, cfg.random_min, cfg.random_max, vocab, gen, cfg.random_copies)
     return batch
 
 
@@ -196,7 +201,8 @@ class Trainer:
     def step(self) -> float:
         for group in self.opt.param_groups:
             group["lr"] = lr_at(self.run.step, self.steps, self.cfg)
-        batch = sample_batch(self.data.train.ids, self.cfg, self.gen, self.data.tokenizer.vocab_size)
+        vocab = self.data.tokenizer.vocab_size
+        batch = sample_batch(self.data.train.ids, self.cfg, self.gen, vocab, self.run.step)
         logits = self.net(batch[:, :-1])
         loss = nn.functional.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten())
         self.opt.zero_grad(set_to_none=True)
@@ -332,7 +338,10 @@ def recipe(net: TracedNet, cfg: TrainConfig, data: Data) -> dict[str, Any]:
             "what": "in this share of training windows a span is copied to a later place in the window",
             "random_share": cfg.random_share,
             "random_len": [cfg.random_min, cfg.random_max],
-            "random_what": "in this share of training windows a run of uniform random tokens is written twice in a row",
+            "random_copies": cfg.random_copies,
+            "copy_warmup_steps": cfg.copy_warmup,
+            "random_what": "in this share of training windows a run of uniform random tokens is written "
+            "random_copies times in a row; in every window during the first copy_warmup_steps",
         },
         "extra_train_files": data.extra,
         "positions": "learned absolute" if net.spec.architecture == "transformer" else None,
@@ -367,7 +376,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--run-dir", type=Path, help="resumable state folder (default: runs/NAME)")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's state")
     parser.add_argument("--stop-after", type=int, help="save the state after this many steps and stop")
-    parser.add_argument("--sweep", type=Path, help="sweep result (JSON) to record in the model card")
+    parser.add_argument(
+        "--sweep",
+        type=Path,
+        help="train with the best setting of this sweep (runs/sweep/ARCH.json), recorded in the card",
+    )
+    parser.add_argument(
+        "--sweep-rank",
+        type=int,
+        default=0,
+        help="train the sweep's setting of this rank instead (0: the best, 1: the second, ...); "
+        "the card records which one was chosen",
+    )
     parser.add_argument(
         "--set",
         dest="model",
@@ -379,10 +399,22 @@ def main(argv: list[str] | None = None) -> None:
     add_train_args(parser)
     args = parser.parse_args(argv)
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    overrides = parse_overrides(args.model)
     sweep = json.loads(args.sweep.read_text()) if args.sweep else None
+    if sweep:  # the chosen setting's learning rate (min_lr keeps its ratio) and model settings
+        if sweep["arch"] != args.arch:
+            raise SystemExit(f"{args.sweep} is a sweep of {sweep['arch']}, not {args.arch}")
+        if not 0 <= args.sweep_rank < len(sweep["results"]):
+            raise SystemExit(
+                f"--sweep-rank {args.sweep_rank}: {args.sweep} has {len(sweep['results'])} settings"
+            )
+        chosen = sweep["results"][args.sweep_rank]  # best first
+        sweep = {**sweep, "chosen": chosen, "chosen_rank": args.sweep_rank}
+        cfg = replace(cfg, lr=chosen["lr"], min_lr=chosen["lr"] * cfg.min_lr / cfg.lr)
+        overrides = {**overrides, **chosen["model"]}
     name = args.name or args.arch
     card = train(
-        args.arch, parse_overrides(args.model), cfg, args.out, name,
+        args.arch, overrides, cfg, args.out, name,
         run_dir=args.run_dir, resume=args.resume, stop_after=args.stop_after, sweep=sweep,
     )  # fmt: skip
     if card is None:

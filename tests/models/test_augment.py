@@ -65,3 +65,22 @@ def test_repeat_random_advances_the_generator_alike_whatever_the_share() -> None
     repeat_random(_windows(), 0.0, 8, 32, 4096, g1)
     repeat_random(_windows(), 1.0, 8, 32, 4096, g2)
     assert torch.equal(g1.get_state(), g2.get_state())
+
+
+def test_repeat_random_writes_the_run_as_many_times_as_asked() -> None:
+    batch = torch.zeros(50, 129, dtype=torch.long)
+    out = repeat_random(batch, 1.0, 4, 32, 4096, torch.Generator().manual_seed(4), copies=4)
+    for row in out:
+        written = torch.nonzero(row).flatten()
+        start, total = int(written[0]), int(written[-1]) - int(written[0]) + 1
+        assert total % 4 == 0 and 4 <= total // 4 <= 32
+        n = total // 4
+        runs = row[start : start + total].view(4, n)
+        assert (runs == runs[0]).all()
+
+
+def test_repeat_random_with_zero_copies_tiles_the_whole_window() -> None:
+    out = repeat_random(_windows(20, 100), 1.0, 8, 32, 4096, torch.Generator().manual_seed(6), copies=0)
+    for row in out:
+        n = next(k for k in range(1, 51) if torch.equal(row[k:], row[:-k]))  # the period
+        assert 8 <= n <= 32 and (row < 4096).all()

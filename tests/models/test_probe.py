@@ -198,7 +198,7 @@ def test_gradient_curve_equals_float64_finite_differences(
     net = copy.deepcopy(tiny_models[arch].net).double()
     cfg = replace(CFG, gradient_length=6)
     curve = torch.tensor(probe.gradient_vs_distance(net, data, cfg)["mean_grad_norm"], dtype=torch.float64)
-    (window,) = data.windows(1, 7, probe._gen(cfg, "gradient"))
+    (window,) = data.windows(1, 7, probe.generator(cfg, "gradient"))
     fd = _finite_difference_gradients(net, window)[:, :6]  # rows predict tokens 1..6 from tokens 0..5
     norms = torch.linalg.vector_norm(fd, dim=-1)  # [6, 6]
     want = torch.stack([norms.diagonal(-d).mean() for d in range(6)])

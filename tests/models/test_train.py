@@ -19,6 +19,7 @@ from models.lm import load_model
 from models.sweep import run_sweep, setting_name, settings, table
 from models.tokenizer import Tokenizer
 from models.train import TrainConfig, train
+from models.train import main as train_main
 
 OVERRIDES = {"n_layers": 1, "d_embed": 8, "d_hidden": 12}
 CFG = TrainConfig(tokens=2048, batch_size=2, seq_len=32, eval_every=1, eval_windows=2, threads=1)
@@ -133,3 +134,49 @@ def test_sweep_trains_every_setting_once_and_ranks_them_by_held_out_loss(
     (tmp_path / "rnn-lr0.001-embed_std0.1.safetensors").unlink()  # finished settings are not retrained
     assert run_sweep("rnn", cfg, OVERRIDES, grid, tmp_path) == result
     assert "| rnn | 0.001 | embed_std 0.1 |" in table(result)
+
+
+def test_the_cli_trains_the_sweep_setting_of_the_rank_asked_and_the_card_says_which(
+    tmp_path: Path, corpus: Corpus, tokenizer_path: Path
+) -> None:
+    shutil.copy(tokenizer_path, tmp_path / TOKENIZER_FILE)
+    rows = [
+        {"lr": 3e-3, "model": {"embed_std": 0.1}, "valid_loss": 5.0},
+        {"lr": 1e-3, "model": {"embed_std": 0.1}, "valid_loss": 5.5},
+    ]
+    sweep_file = tmp_path / "sweep.json"
+    sweep_file.write_text(json.dumps({"arch": "rnn", "results": rows, "best": rows[0]}))
+    small = [
+        "--tokens",
+        "2048",
+        "--batch-size",
+        "2",
+        "--seq-len",
+        "32",
+        "--eval-windows",
+        "2",
+        "--threads",
+        "1",
+    ]
+    layers = ["--set", "n_layers=1", "--set", "d_embed=8", "--set", "d_hidden=12"]
+    common = [
+        "--arch",
+        "rnn",
+        "--out",
+        str(tmp_path),
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--sweep",
+        str(sweep_file),
+    ]
+    train_main([*common, "--sweep-rank", "1", *small, *layers])
+    card = json.loads((tmp_path / "rnn.json").read_text())
+    assert card["train"]["lr"] == 1e-3 and card["train"]["min_lr"] == pytest.approx(1e-4)
+    assert card["config"]["embed_std"] == 0.1
+    assert (
+        card["sweep"]["chosen"] == rows[1]
+        and card["sweep"]["chosen_rank"] == 1
+        and card["sweep"]["best"] == rows[0]
+    )
+    with pytest.raises(SystemExit, match="has 2 settings"):
+        train_main([*common, "--sweep-rank", "2", *small, *layers])
