@@ -410,7 +410,9 @@ def main(argv: list[str] | None = None) -> None:
             )
         chosen = sweep["results"][args.sweep_rank]  # best first
         sweep = {**sweep, "chosen": chosen, "chosen_rank": args.sweep_rank}
-        cfg = replace(cfg, lr=chosen["lr"], min_lr=chosen["lr"] * cfg.min_lr / cfg.lr)
+        # min_lr keeps its ratio to lr, rounded: 2e-4 for 2e-3, not 1.9999999999999998e-4
+        min_lr = float(f"{chosen['lr'] * cfg.min_lr / cfg.lr:.12g}")
+        cfg = replace(cfg, lr=chosen["lr"], min_lr=min_lr)
         overrides = {**overrides, **chosen["model"]}
     name = args.name or args.arch
     card = train(

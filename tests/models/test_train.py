@@ -142,7 +142,7 @@ def test_the_cli_trains_the_sweep_setting_of_the_rank_asked_and_the_card_says_wh
     shutil.copy(tokenizer_path, tmp_path / TOKENIZER_FILE)
     rows = [
         {"lr": 3e-3, "model": {"embed_std": 0.1}, "valid_loss": 5.0},
-        {"lr": 1e-3, "model": {"embed_std": 0.1}, "valid_loss": 5.5},
+        {"lr": 2e-3, "model": {"embed_std": 0.1}, "valid_loss": 5.5},
     ]
     sweep_file = tmp_path / "sweep.json"
     sweep_file.write_text(json.dumps({"arch": "rnn", "results": rows, "best": rows[0]}))
@@ -171,7 +171,7 @@ def test_the_cli_trains_the_sweep_setting_of_the_rank_asked_and_the_card_says_wh
     ]
     train_main([*common, "--sweep-rank", "1", *small, *layers])
     card = json.loads((tmp_path / "rnn.json").read_text())
-    assert card["train"]["lr"] == 1e-3 and card["train"]["min_lr"] == pytest.approx(1e-4)
+    assert card["train"]["lr"] == 2e-3 and card["train"]["min_lr"] == 2e-4  # the ratio, exactly
     assert card["config"]["embed_std"] == 0.1
     assert (
         card["sweep"]["chosen"] == rows[1]
