@@ -49,6 +49,12 @@ def quality_table(folder: Path = CHECKPOINT_DIR) -> str:
     return "\n".join(rows)
 
 
+def chosen_setting(sweep: dict[str, Any]) -> dict[str, Any]:
+    """The sweep setting a card was trained with: its best, unless ``--sweep-rank`` chose another
+    (cards from before that option record only the best)."""
+    return sweep.get("chosen", sweep["best"])
+
+
 def sweep_table(folder: Path = CHECKPOINT_DIR) -> str:
     """Every setting each card's sweep tried, best first, with its short-budget numbers."""
     rows = [
@@ -63,7 +69,7 @@ def sweep_table(folder: Path = CHECKPOINT_DIR) -> str:
         for row in sweep["results"]:
             setting = ", ".join(f"{k} {v}" for k, v in row["model"].items()) or "–"
             induction = "–" if row.get("induction_max") is None else f"{row['induction_max']:.2f}"
-            chosen = "✓" if row == sweep.get("chosen", sweep["best"]) else ""
+            chosen = "✓" if row == chosen_setting(sweep) else ""
             rows.append(
                 f"| {name} | {row['lr']:g} | {setting} | {row['valid_bits_per_char']:.3f} | "
                 f"{row['copy_ratio']:.2f} | {induction} | {chosen} |"

@@ -23,7 +23,7 @@ from models.data import Corpus
 from models.evaluate import Stream, score
 from models.lm import LanguageModel, load_model
 from models.probe import ProbeConfig, ProbeData, generator, positional_scores
-from models.report import quality_table, sweep_table
+from models.report import chosen_setting, quality_table, sweep_table
 from models.train import greedy
 
 FOLDER: Path = CHECKPOINT_DIR
@@ -50,12 +50,16 @@ def shipped() -> dict[str, LanguageModel]:
     return {}
 
 
-@pytest.fixture
-def model(arch: str, shipped: dict[str, LanguageModel]) -> LanguageModel:
+def _shipped(arch: str, shipped: dict[str, LanguageModel]) -> LanguageModel:
     _require(arch)
     if arch not in shipped:
         shipped[arch] = load_model(NAME.format(arch=arch), folder=FOLDER)
     return shipped[arch]
+
+
+@pytest.fixture
+def model(arch: str, shipped: dict[str, LanguageModel]) -> LanguageModel:
+    return _shipped(arch, shipped)
 
 
 def _all_cards() -> dict[str, dict[str, Any]]:
@@ -132,7 +136,7 @@ def test_shipped_card_records_recipe_sweep_and_copying_over_training(arch: str, 
     card = model.card
     assert {"augmentation", "extra_train_files", "smeared_keys"} <= card["recipe"].keys()
     assert card["sweep"]["arch"] == arch and card["sweep"]["results"], "the sweep behind the settings"
-    chosen = card["sweep"].get("chosen", card["sweep"]["best"])  # the best unless the README says why not
+    chosen = chosen_setting(card["sweep"])  # the best unless the README says why not
     assert chosen in card["sweep"]["results"]
     assert chosen["lr"] == card["train"]["lr"]
     assert all(card["config"][k] == v for k, v in chosen["model"].items())
@@ -165,8 +169,7 @@ def test_shipped_transformer_head_scores_are_reproducible_and_it_has_no_sink_hea
 ) -> None:
     """The card's previous- and first-token scores come back from the weights, and the
     glossary's "the shipped Transformer has no such head" (static/js/glossary.js, sink) holds."""
-    _require("transformer")
-    lm = shipped.get("transformer") or load_model(NAME.format(arch="transformer"), folder=FOLDER)
+    lm = _shipped("transformer", shipped)
     recorded = lm.card["probes"]["heads"]
     cfg = ProbeConfig(**lm.card["probes"]["config"])
     data = ProbeData.load(lm.tokenizer, corpus)
